@@ -1,0 +1,48 @@
+/*
+ * cli.h - front-end helpers shared by the mq commands (libmqcli): the
+ * program name, diagnostics on stderr in one format, the exit statuses,
+ * signal set-up and spool opening.  Only commands link this; the library
+ * proper never prints or exits.
+ */
+#ifndef MQ_CLI_H
+#define MQ_CLI_H
+
+#include <signal.h>
+
+#include "mq.h"
+
+/* Exit statuses shared by every command (mq(7)). */
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+extern const char *cli_prog;
+extern volatile sig_atomic_t cli_stop;
+
+/* Names the program, ignores SIGPIPE, makes SIGINT/SIGTERM set cli_stop. */
+void cli_init(const char *argv0);
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void cli_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A usage error: the message on one line, exit 2. */
+_Noreturn void cli_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+/*
+ * Reports what getopt_long rejected (it returned c, '?' or ':', with the
+ * option string starting with ':'), and exits 2.
+ */
+_Noreturn void cli_bad_option(int c, char **argv);
+/* Exits with the error's message: 2 for EINVAL (bad input), else 1. */
+_Noreturn void cli_fail(const struct mq_err *e);
+/* Prints "PROG (mq) VERSION" and exits 0. */
+_Noreturn void cli_version(void);
+/*
+ * Opens the spool named by -d, $MQ_SPOOL or the default, creating it if
+ * create.  A spool that does not exist yet holds no topics: if topic is
+ * given, that one "does not exist" (exit 1), else -1 is returned.  Any
+ * other failure exits 1.
+ */
+int cli_open_spool(struct mq_spool *sp, const char *dir, bool create,
+		   const char *topic);
+/* Strict numeric option parsing that dies with a usage error. */
+uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
+
+#endif

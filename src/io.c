@@ -1,0 +1,179 @@
+/*
+ * io.c - the one place that retries EINTR and short reads and writes, plus
+ * the small-file recipe every metadata update uses: write a temporary file,
+ * sync it, rename it over the old one, sync the directory.  After a crash a
+ * reader finds either the old file or the new one, never a mix.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+ssize_t
+mq_read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t
+mq_pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got,
+				  off + (off_t)got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+int
+mq_write_full(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = write(fd, (const char *)buf + done, n - done);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int
+mq_pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = pwrite(fd, (const char *)buf + done, n - done,
+				   off + (off_t)done);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int64_t
+mq_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+mq_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+mq_file_replace(int dirfd, const char *name, const void *data, size_t n,
+		mode_t mode, struct mq_err *e)
+{
+	char tmp[300];
+	int fd;
+
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		    O_CLOEXEC, mode);
+	if (fd < 0)
+		return mq_err_sys(e, "cannot create '%s'", tmp);
+	if (mq_write_full(fd, data, n) < 0 || fsync(fd) < 0) {
+		mq_err_sys(e, "cannot write '%s'", tmp);
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		mq_err_sys(e, "cannot write '%s'", tmp);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		mq_err_sys(e, "cannot rename '%s' to '%s'", tmp, name);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	if (fsync(dirfd) < 0)
+		return mq_err_sys(e, "cannot sync directory of '%s'", name);
+	return 0;
+}
+
+int
+mq_file_read(int dirfd, const char *name, size_t max, char **out,
+	     size_t *len, struct mq_err *e)
+{
+	int fd;
+	char *buf;
+	ssize_t r;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return mq_err_sys(e, "cannot open '%s'", name);
+	buf = malloc(max + 1);
+	if (!buf) {
+		close(fd);
+		return mq_err_sys(e, "cannot read '%s'", name);
+	}
+	r = mq_read_full(fd, buf, max + 1);
+	if (r < 0) {
+		mq_err_sys(e, "cannot read '%s'", name);
+		close(fd);
+		free(buf);
+		return -1;
+	}
+	close(fd);
+	if ((size_t)r > max) {
+		free(buf);
+		return mq_err_set(e, EBADMSG, "'%s' is larger than %zu bytes",
+				  name, max);
+	}
+	buf[r] = '\0';
+	*out = buf;
+	if (len)
+		*len = (size_t)r;
+	return 0;
+}

@@ -1,0 +1,602 @@
+/*
+ * mq.h - the public interface of libmq, the library behind the mq commands.
+ *
+ * mq keeps Kafka-style partitioned logs in a spool directory.  Every command
+ * opens the spool, takes the locks it needs, does its job and exits; there is
+ * no daemon.  This header is grouped by the file that defines each function.
+ *
+ * Conventions (STYLE.md): functions return 0 on success and -1 on failure,
+ * with the reason in a struct mq_err; readers return 1 for "no more data".
+ * The library never prints and never exits.  Lifecycles are _init/_open,
+ * _close/_free.
+ */
+#ifndef MQ_H
+#define MQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- err.c: error reports carried out of the library ---- */
+
+#define MQ_ERR_MAX 512
+
+/*
+ * An error: an errno-style code and a complete one-line message.  EINVAL
+ * means bad input from the user (commands exit 2 for it where the input was
+ * an argument); EBADMSG means stored data failed validation (corruption).
+ */
+struct mq_err {
+	int code;
+	char msg[MQ_ERR_MAX];
+};
+
+/* Sets code and message; returns -1 so callers can "return mq_err_set(..)". */
+int mq_err_set(struct mq_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* As mq_err_set with code = errno, appending ": strerror(errno)". */
+int mq_err_sys(struct mq_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- io.c: I/O that retries EINTR and short transfers, in one place ---- */
+
+/* Reads up to n bytes, stopping early only at end of file. */
+ssize_t mq_read_full(int fd, void *buf, size_t n);
+ssize_t mq_pread_full(int fd, void *buf, size_t n, off_t off);
+/* Writes all n bytes or fails (errno set). */
+int mq_write_full(int fd, const void *buf, size_t n);
+int mq_pwrite_full(int fd, const void *buf, size_t n, off_t off);
+/* Current wall-clock time in milliseconds since the epoch. */
+int64_t mq_now_ms(void);
+/* Monotonic clock in milliseconds, for timeouts. */
+int64_t mq_mono_ms(void);
+/*
+ * Writes a whole small file under DIRFD atomically: NAME.tmp.PID is
+ * created, written, synced and renamed over NAME, then the directory is
+ * synced.  Nothing is left behind on failure.
+ */
+int mq_file_replace(int dirfd, const char *name, const void *data, size_t n,
+		    mode_t mode, struct mq_err *e);
+/* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
+int mq_file_read(int dirfd, const char *name, size_t max, char **out,
+		 size_t *len, struct mq_err *e);
+
+/* ---- parse.c: strict parsing of numbers, sizes, durations, times ---- */
+
+/* Decimal integer in [min, max]; no sign for u64, no spaces, no junk. */
+int mq_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int mq_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/*
+ * A size in bytes: digits with an optional unit: k, K, KiB (1024), KB
+ * (1000), M, MiB, MB, G, GiB, GB, T, TiB, TB.  "-1" allowed if allow_neg.
+ */
+int mq_parse_size(const char *s, bool allow_neg, int64_t *out,
+		  struct mq_err *e);
+/* A duration in milliseconds: digits with ms, s, m, min, h, d or w. */
+int mq_parse_duration(const char *s, bool allow_neg, int64_t *out,
+		      struct mq_err *e);
+/*
+ * A point in time in epoch milliseconds: all digits (epoch ms), or
+ * ISO-8601 "YYYY-MM-DD[(T| )hh:mm[:ss[.fff]]][Z|(+|-)hh[:]mm]"; without a
+ * zone the time is local.
+ */
+int mq_parse_time(const char *s, int64_t *out, struct mq_err *e);
+/*
+ * A delimiter with escapes \n \t \r \0 \\ \xNN; returns a malloc'd byte
+ * string (may contain NUL) of at least one byte.
+ */
+int mq_parse_delim(const char *s, char **out, size_t *len, struct mq_err *e);
+
+/* ---- config.c: topic configuration ---- */
+
+enum mq_codec_id { MQ_CODEC_NONE = 0, MQ_CODEC_ZLIB = 1, MQ_CODEC_COUNT };
+enum { MQ_POLICY_DELETE = 1, MQ_POLICY_COMPACT = 2 };
+
+#define MQ_MAX_PARTITIONS 100000
+
+struct mq_config {
+	int64_t partitions;
+	int64_t segment_bytes;
+	int64_t segment_ms;
+	int64_t retention_ms;        /* -1: forever */
+	int64_t retention_bytes;     /* -1: unbounded */
+	int64_t cleanup_policy;      /* MQ_POLICY_ bits */
+	int64_t compression;         /* enum mq_codec_id */
+	int64_t max_message_bytes;
+	int64_t min_compaction_lag_ms;
+	int64_t delete_retention_ms;
+};
+
+void mq_config_defaults(struct mq_config *c);
+/* Validates and sets one key; EINVAL names the key and what is wrong. */
+int mq_config_set(struct mq_config *c, const char *key, const char *value,
+		  struct mq_err *e);
+/* The same for a "key=value" argument. */
+int mq_config_set_kv(struct mq_config *c, const char *kv, struct mq_err *e);
+/* Number of keys, and the i-th key with its value formatted into buf. */
+size_t mq_config_count(void);
+const char *mq_config_get(const struct mq_config *c, size_t i, char *buf,
+			  size_t n);
+/* Parses a config file's text (key=value lines, # comments). */
+int mq_config_parse(struct mq_config *c, const char *text, struct mq_err *e);
+/* Formats all keys as key=value lines; returns a malloc'd string. */
+char *mq_config_format(const struct mq_config *c);
+const char *mq_codec_name(int codec);
+int mq_codec_lookup(const char *name);
+
+/* ---- spool.c: the spool directory and topic names ---- */
+
+struct mq_spool {
+	int fd;       /* the spool directory */
+	char *path;
+};
+
+/*
+ * The spool path: dir if given, else $MQ_SPOOL, else $HOME/.mq.  Returns a
+ * malloc'd string.
+ */
+char *mq_spool_path(const char *dir, struct mq_err *e);
+/*
+ * Opens the spool.  With create, makes the directory (not its parents) and
+ * its +format marker if they are missing; without, a missing spool is
+ * ENOENT.  A non-empty directory without a marker, or with a marker of
+ * another format, is refused.
+ */
+int mq_spool_open(struct mq_spool *sp, const char *path, bool create,
+		  struct mq_err *e);
+void mq_spool_close(struct mq_spool *sp);
+/* Kafka's rule: [A-Za-z0-9._-], 1 to 249 characters, not "." or "..". */
+int mq_topic_name_check(const char *name, struct mq_err *e);
+/* Sorted names of the spool's topics; free with mq_names_free. */
+int mq_spool_topics(struct mq_spool *sp, char ***names, size_t *n,
+		    struct mq_err *e);
+void mq_names_free(char **names, size_t n);
+
+/* ---- topic.c: create, open, alter and delete topics ---- */
+
+struct mq_topic {
+	struct mq_spool *sp;
+	char *name;
+	int fd;                  /* the topic directory */
+	struct mq_config cfg;
+};
+
+int mq_topic_create(struct mq_spool *sp, const char *name,
+		    const struct mq_config *cfg, struct mq_err *e);
+/* Opens an existing topic; ENOENT if there is none. */
+int mq_topic_open(struct mq_topic *t, struct mq_spool *sp, const char *name,
+		  struct mq_err *e);
+void mq_topic_close(struct mq_topic *t);
+/* Re-reads the config (partitions may have grown). */
+int mq_topic_reload(struct mq_topic *t, struct mq_err *e);
+/*
+ * Replaces the topic's config with cfg.  Partitions and max.message.bytes
+ * can only grow; new partitions exist before the config names them.
+ */
+int mq_topic_alter(struct mq_topic *t, const struct mq_config *cfg,
+		   struct mq_err *e);
+/* Makes the topic invisible at once (rename), then removes its files. */
+int mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e);
+/* Opens partition p's directory; the caller closes it. */
+int mq_topic_partition_dir(struct mq_topic *t, uint32_t p, struct mq_err *e);
+/* "SPOOL/TOPIC/P" for messages and inotify; a malloc'd string. */
+char *mq_topic_partition_path(const struct mq_topic *t, uint32_t p);
+
+/* What mq-topic describe shows of one partition. */
+struct mq_pinfo {
+	uint64_t start;          /* first offset still stored */
+	uint64_t end;            /* offset the next message will get */
+	uint64_t segments;
+	uint64_t bytes;          /* segment bytes, indexes excluded */
+	uint64_t recovered_bytes;/* torn-tail bytes truncated, ever */
+	uint64_t recoveries;
+	int64_t last_recovery_ms;
+};
+int mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
+		      struct mq_err *e);
+
+/* ---- hash.c: key partitioners ---- */
+
+enum mq_partitioner { MQ_PART_XXH3 = 0, MQ_PART_MURMUR2 = 1 };
+/* Kafka's Utils.murmur2 (seed 0x9747b28c), as a signed 32-bit value. */
+int32_t mq_murmur2(const void *key, size_t len);
+/* The partition a key goes to. */
+uint32_t mq_partition_for_key(int partitioner, const void *key, size_t len,
+			      uint32_t partitions);
+
+/* ---- record.c / batch.c: the batch and record formats (mq-spool(5)) ---- */
+
+#define MQ_BATCH_HDR 56
+#define MQ_BATCH_MAGIC 0x0142514dU   /* "MQB\x01" little-endian */
+/* Batch flag: record i has offset base_offset + i (no offset deltas). */
+#define MQ_BATCH_DENSE 0x01
+
+struct mq_batch_hdr {
+	uint32_t length;       /* whole batch, header included */
+	uint64_t checksum;
+	uint64_t base_offset;
+	uint32_t last_delta;   /* last offset - base_offset */
+	uint32_t count;        /* records present */
+	int64_t base_ts;
+	int64_t max_ts;
+	uint32_t raw_len;      /* record bytes before compression */
+	uint8_t codec;
+	uint8_t flags;
+};
+
+/* A header (name, value) pair of a record; value NULL with vlen -1 is null. */
+struct mq_header {
+	const char *name;
+	size_t nlen;
+	const char *value;
+	ssize_t vlen;
+};
+
+/* A decoded record; pointers are into the reader's buffers. */
+struct mq_record {
+	uint64_t offset;
+	int64_t ts;
+	const unsigned char *key;     /* NULL: null key */
+	size_t klen;
+	const unsigned char *value;   /* NULL: null value (tombstone) */
+	size_t vlen;
+	const unsigned char *headers; /* encoded headers, see mq_header_next */
+	size_t hlen;
+	uint32_t nheaders;
+};
+
+/* Decodes the fixed header; -1 unless the magic and the fields are sane. */
+int mq_batch_hdr_decode(const unsigned char *p, uint64_t limit,
+			struct mq_batch_hdr *h);
+/* The checksum a batch should carry (over bytes 16..length). */
+uint64_t mq_batch_checksum(const unsigned char *batch, size_t len);
+/* The next record of a decoded payload; 1 at the end, -1 if malformed. */
+struct mq_rec_iter {
+	const unsigned char *p, *end;
+	uint64_t base;
+	int64_t base_ts;
+	uint32_t left;
+	uint64_t last_offset;   /* highest offset the batch may hold */
+	uint64_t min_off;       /* lowest offset the next record may have */
+	bool dense;             /* offsets are base + i, not stored */
+};
+void mq_rec_iter_init(struct mq_rec_iter *it, const struct mq_batch_hdr *h,
+		      const unsigned char *payload, size_t len);
+static inline int mq_rec_iter_next(struct mq_rec_iter *it,
+				   struct mq_record *r);
+int mq_rec_check_headers(const unsigned char *p, const unsigned char *end,
+			 uint64_t n);
+/* Walks a record's headers; 1 at the end, -1 if malformed. */
+int mq_header_next(const unsigned char **p, const unsigned char *end,
+		   struct mq_header *h);
+
+/*
+ * A batch under construction: records are encoded after a reserved header.
+ * mq_bb_seal() compresses (when asked and when it helps) and hashes the
+ * payload; mq_bb_stamp() sets the base offset and checksum under the lock.
+ */
+struct mq_codec;
+struct mq_bb {
+	unsigned char *buf;      /* MQ_BATCH_HDR + records */
+	size_t len, cap;
+	uint32_t count;
+	int64_t base_ts, max_ts;
+	/* after seal: */
+	unsigned char *out;      /* points at buf or at zbuf */
+	size_t outlen;
+	unsigned char *zbuf;
+	size_t zcap;
+	uint64_t payload_hash;
+};
+void mq_bb_init(struct mq_bb *b);
+void mq_bb_free(struct mq_bb *b);
+void mq_bb_reset(struct mq_bb *b);
+/*
+ * Bytes a record would take if added to b now, framing included.  On an
+ * empty batch this is the record's size as checked against
+ * max.message.bytes.
+ */
+size_t mq_bb_record_size(const struct mq_bb *b, int64_t ts, size_t klen,
+			 size_t vlen, size_t hlen, uint32_t nheaders);
+/*
+ * Appends a record.  hdrs/hlen/nheaders are pre-encoded headers (see
+ * mq_headers_encode).  key NULL = null key, value NULL = null value.
+ */
+int mq_bb_add(struct mq_bb *b, int64_t ts, const void *key, size_t klen,
+	      const void *value, size_t vlen, const unsigned char *hdrs,
+	      size_t hlen, uint32_t nheaders);
+/* Encodes headers once for many records; malloc'd result. */
+int mq_headers_encode(const struct mq_header *h, size_t n,
+		      unsigned char **out, size_t *len);
+int mq_bb_seal(struct mq_bb *b, int codec, struct mq_codec *cz,
+	       struct mq_err *e);
+void mq_bb_stamp(struct mq_bb *b, uint64_t base_offset);
+
+/* ---- codec.c: batch compression ---- */
+
+struct mq_codec *mq_codec_new(void);
+void mq_codec_free(struct mq_codec *c);
+/*
+ * Compresses in into out (cap bytes); returns 0 and *outlen, or 1 when the
+ * result would not be smaller than the input (store it raw instead).
+ */
+int mq_codec_compress(struct mq_codec *c, int codec, const void *in,
+		      size_t n, void *out, size_t cap, size_t *outlen,
+		      struct mq_err *e);
+/* Decompresses exactly raw_len bytes; anything else is EBADMSG. */
+int mq_codec_decompress(struct mq_codec *c, int codec, const void *in,
+			size_t n, void *out, size_t raw_len, struct mq_err *e);
+
+/* ---- segment.c: segment files and their indexes ---- */
+
+#define MQ_INDEX_INTERVAL 4096
+#define MQ_SEGNAME_MAX 32
+
+void mq_seg_name(char *buf, uint64_t base, const char *ext);
+/* Sorted base offsets of the partition's segments. */
+int mq_seg_list(int pdir, uint64_t **bases, size_t *n, struct mq_err *e);
+
+struct mq_idx_entry { uint32_t rel, pos; };
+struct mq_tix_entry { int64_t ts; uint32_t rel, pos; };
+#define MQ_IDX_SIZE 8
+#define MQ_TIX_SIZE 16
+void mq_idx_encode(unsigned char *p, const struct mq_idx_entry *x);
+void mq_tix_encode(unsigned char *p, const struct mq_tix_entry *x);
+/* Index lookups over an open index file; 1 when no entry qualifies. */
+int mq_idx_lookup(int fd, uint32_t rel, struct mq_idx_entry *out);
+int mq_tix_lookup(int fd, int64_t ts, struct mq_tix_entry *out);
+int mq_idx_read(int fd, uint64_t i, struct mq_idx_entry *out);
+int mq_tix_read(int fd, uint64_t i, struct mq_tix_entry *out);
+
+/*
+ * Walks the valid batches of a segment from pos (a batch boundary) to the
+ * first invalid or incomplete one.  Fills the end of the valid part, the
+ * next offset after it and the largest timestamp seen.  The caller provides
+ * a scratch buffer pointer it frees later.
+ */
+struct mq_scan {
+	uint64_t end_pos;
+	uint64_t next_offset;
+	int64_t max_ts;
+	uint64_t batches;
+	uint64_t last_pos;       /* position of the last valid batch */
+	bool stopped_invalid;    /* stopped at bytes that are not a batch */
+};
+int mq_seg_scan(int fd, uint64_t base, uint64_t pos, uint64_t limit,
+		unsigned char **scratch, size_t *scratch_cap,
+		struct mq_scan *s, struct mq_err *e);
+
+/* ---- head.c: the partition head state kept in P/lock ---- */
+
+/*
+ * The head is a hint kept by writers under the partition lock: where the
+ * active segment ends and what offset comes next.  Readers use it to tell
+ * an unfinished tail from corruption.  Every field is checked against the
+ * log before it is trusted; an invalid head is rebuilt from the log.
+ */
+struct mq_head {
+	uint64_t gen;             /* bumped before each segment roll */
+	uint64_t seg_base;        /* the active segment */
+	uint64_t end_pos;         /* its size after the last complete append */
+	uint64_t next_offset;
+	uint64_t idx_pos;         /* position of its last index entry */
+	int64_t first_ts;         /* base timestamp of its first batch */
+	int64_t max_ts;           /* largest timestamp in it */
+	uint64_t recovered_bytes; /* torn-tail bytes truncated, ever */
+	uint64_t recoveries;
+	int64_t last_recovery_ms;
+	uint64_t idx_count;       /* entries in its .idx and .tix */
+};
+#define MQ_HEAD_SIZE 128
+/* 0 and *h on a valid head, 1 when there is none or it fails its check. */
+int mq_head_read(int lockfd, struct mq_head *h);
+int mq_head_write(int lockfd, const struct mq_head *h);
+
+/* ---- partition.c: the append path ---- */
+
+enum mq_sync { MQ_SYNC_EXIT = 0, MQ_SYNC_BATCH = 1, MQ_SYNC_NONE = 2 };
+
+struct mq_pwriter {
+	int pdir, lockfd, segfd, idxfd, tixfd;
+	uint32_t partition;
+	const struct mq_config *cfg;
+	int sync;
+	bool recovered;      /* this process has validated the tail */
+	bool dirty;          /* written since the last sync */
+	struct mq_head head; /* as last written by us */
+	char *path;          /* SPOOL/TOPIC/P, for messages */
+	unsigned char *scratch;
+	size_t scratch_cap;
+	uint64_t lock_wait_ns;
+};
+int mq_pwriter_open(struct mq_pwriter *w, struct mq_topic *t, uint32_t p,
+		    int sync, struct mq_err *e);
+/*
+ * Appends a sealed batch under the partition lock: recovers a torn tail,
+ * rolls the segment when due, stamps the base offset, writes the batch in
+ * one write, updates the indexes and the head, syncs per policy.  On
+ * failure nothing of the batch stays in the log.  *base gets its offset.
+ */
+int mq_pwriter_append(struct mq_pwriter *w, struct mq_bb *b, uint64_t *base,
+		      struct mq_err *e);
+/* Syncs what this writer wrote (for MQ_SYNC_EXIT at the end). */
+int mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e);
+void mq_pwriter_close(struct mq_pwriter *w);
+
+/* ---- reader.c: reading a partition by offset or time ---- */
+
+struct mq_preader {
+	int pdir;
+	int lockfd;              /* for the head; -1 until needed */
+	uint32_t partition;
+	uint64_t limit;          /* max.message.bytes */
+	char *path;              /* SPOOL/TOPIC/P */
+	int segfd;
+	uint64_t seg_base;
+	uint64_t pos;            /* file position of the next batch */
+	uint64_t batch_pos;      /* position of the current batch */
+	uint64_t expect;         /* lowest base offset the next batch may have */
+	uint64_t next;           /* first offset still to deliver */
+	int64_t min_ts;          /* deliver from the first record >= this */
+	bool have_min_ts;
+	unsigned char *buf;      /* file bytes [bstart, bstart + blen) */
+	size_t cap, blen;
+	size_t chunk;            /* least bytes to read at a time */
+	uint64_t bstart;
+	unsigned char *raw;      /* decompressed payload */
+	size_t rawcap;
+	struct mq_codec *codec;
+	struct mq_rec_iter it;   /* records of the current batch */
+	bool in_batch;
+};
+int mq_preader_open(struct mq_preader *r, struct mq_topic *t, uint32_t p,
+		    struct mq_err *e);
+void mq_preader_close(struct mq_preader *r);
+/* Frees the read buffers between batches (they come back when needed). */
+void mq_preader_trim(struct mq_preader *r);
+/* Where to start: */
+enum mq_whence {
+	MQ_FROM_BEGINNING, MQ_FROM_END, MQ_FROM_OFFSET, MQ_FROM_TAIL,
+	MQ_FROM_TIME
+};
+/*
+ * Positions the reader: at the first stored offset, at the end, at offset
+ * arg (the next one stored, when arg itself is gone), arg messages before
+ * the end, or at the first message whose timestamp is >= arg.
+ */
+int mq_preader_seek(struct mq_preader *r, int whence, int64_t arg,
+		    struct mq_err *e);
+/*
+ * The next record.  Returns 0 with *rec, 1 at the current end of the log,
+ * -1 on error (EBADMSG names the file and byte position).  rec's pointers
+ * stay valid until the next call.
+ */
+static inline int mq_preader_next(struct mq_preader *r,
+				  struct mq_record *rec, struct mq_err *e);
+int mq_preader_next_slow(struct mq_preader *r, struct mq_record *rec,
+			 struct mq_err *e);
+/* The offsets of the first stored message and of the end. */
+int mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
+			uint64_t *end, struct mq_err *e);
+
+
+/* ---- inline hot paths (one call per message) ---- */
+
+/* Returns 0, or -1 if the varint is truncated or longer than 10 bytes. */
+static inline int
+mq_get_uvarint(const unsigned char **pp, const unsigned char *end,
+	       uint64_t *out)
+{
+	const unsigned char *p = *pp;
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	/* Lengths and offset deltas are almost always one or two bytes. */
+	if (p < end && p[0] < 0x80) {
+		*out = p[0];
+		*pp = p + 1;
+		return 0;
+	}
+	if (end - p >= 2 && p[1] < 0x80) {
+		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		*pp = p + 2;
+		return 0;
+	}
+	while (p < end && shift < 64) {
+		unsigned char b = *p++;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (b < 0x80) {
+			*out = v;
+			*pp = p;
+			return 0;
+		}
+		shift += 7;
+	}
+	return -1;
+}
+
+static inline int64_t
+mq_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* A length-prefixed byte string: length+1, or 0 for null. */
+static inline int
+mq_get_bytes(const unsigned char **p, const unsigned char *end,
+	     const unsigned char **out, size_t *len)
+{
+	uint64_t n;
+
+	if (mq_get_uvarint(p, end, &n) < 0)
+		return -1;
+	if (n == 0) {
+		*out = NULL;
+		*len = 0;
+		return 0;
+	}
+	n--;
+	if (n > (uint64_t)(end - *p))
+		return -1;
+	*out = *p;
+	*len = (size_t)n;
+	*p += n;
+	return 0;
+}
+
+static inline int
+mq_rec_iter_next(struct mq_rec_iter *it, struct mq_record *r)
+{
+	const unsigned char *p = it->p, *end;
+	uint64_t len, delta, zts, nh;
+
+	if (it->left == 0)
+		return it->p == it->end ? 1 : -1;
+	if (mq_get_uvarint(&p, it->end, &len) < 0 ||
+	    len > (uint64_t)(it->end - p))
+		return -1;
+	end = p + len;
+	if (it->dense)
+		delta = it->min_off - it->base;
+	else if (mq_get_uvarint(&p, end, &delta) < 0 ||
+		 delta > it->last_offset - it->base ||
+		 it->base + delta < it->min_off)
+		return -1;
+	if (mq_get_uvarint(&p, end, &zts) < 0 ||
+	    mq_get_bytes(&p, end, &r->key, &r->klen) < 0 ||
+	    mq_get_bytes(&p, end, &r->value, &r->vlen) < 0 ||
+	    mq_get_uvarint(&p, end, &nh) < 0 || nh > (uint64_t)(end - p))
+		return -1;
+	if (nh ? mq_rec_check_headers(p, end, nh) < 0 : p != end)
+		return -1;
+	r->offset = it->base + delta;
+	r->ts = (int64_t)((uint64_t)it->base_ts + (uint64_t)mq_unzigzag(zts));
+	r->headers = p;
+	r->hlen = (size_t)(end - p);
+	r->nheaders = (uint32_t)nh;
+	/* Offsets rise strictly within a batch. */
+	it->min_off = r->offset + 1;
+	it->p = end;
+	it->left--;
+	return 0;
+}
+
+/*
+ * The next record of a partition.  While the reader is inside a batch whose
+ * records all qualify, this is one iterator step; everything else (loading
+ * the next batch, skipping offsets, time filters, errors) is the slow path.
+ */
+static inline int
+mq_preader_next(struct mq_preader *r, struct mq_record *rec,
+		struct mq_err *e)
+{
+	if (r->in_batch && !r->have_min_ts && r->it.min_off >= r->next &&
+	    mq_rec_iter_next(&r->it, rec) == 0) {
+		r->next = rec->offset + 1;
+		return 0;
+	}
+	return mq_preader_next_slow(r, rec, e);
+}
+
+#endif

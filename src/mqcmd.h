@@ -1,0 +1,262 @@
+/*
+ * mqcmd.h - the stream layer of libmq that the commands are built from:
+ * splitting input into messages, batching them into partitions, reading
+ * several partitions at once (following them with inotify), and writing
+ * formatted output.  Like the rest of libmq it never prints diagnostics and
+ * never exits; it reads and writes only the descriptors it is given.
+ */
+#ifndef MQ_CMD_H
+#define MQ_CMD_H
+
+#include <signal.h>
+#include <string.h>
+
+#include "mq.h"
+
+/* ---- input.c: messages from a stream, split at a delimiter ---- */
+
+struct mq_input {
+	int fd;
+	const char *name;        /* for messages: a file name or stdin */
+	const char *delim;
+	size_t dlen;
+	unsigned char *buf;
+	size_t cap, maxcap;      /* maxcap: longest message + delimiter */
+	size_t start, end;       /* unread bytes are buf[start, end) */
+	size_t scan;             /* bytes after start already searched */
+	uint64_t offset;         /* input byte offset of buf[start] */
+	uint64_t msgno;          /* messages handed out so far */
+	bool eof;
+};
+int mq_input_init(struct mq_input *in, int fd, const char *name,
+		  const char *delim, size_t dlen, size_t maxmsg);
+void mq_input_free(struct mq_input *in);
+/*
+ * The next message: 0 with *msg and *len (valid until the next fill), 1 when
+ * more input is needed, 2 at the end of input, -1 with EMSGSIZE when a
+ * message grew past the cap.  The last message may lack its delimiter.
+ */
+int mq_input_next(struct mq_input *in, const unsigned char **msg,
+		  size_t *len);
+/*
+ * Waits up to timeout_ms (-1: forever) for input and reads a chunk:
+ * 0 data read, 1 timed out, 2 end of input, 3 interrupted (*stop set),
+ * -1 error (errno).
+ */
+int mq_input_fill(struct mq_input *in, int timeout_ms,
+		  volatile sig_atomic_t *stop);
+
+/* ---- format.c: buffered output and -F formats ---- */
+
+struct mq_out {
+	int fd;
+	unsigned char *buf;
+	size_t len, cap;
+};
+int mq_out_init(struct mq_out *o, int fd);
+void mq_out_free(struct mq_out *o);
+int mq_out_flush(struct mq_out *o);
+int mq_out_put_slow(struct mq_out *o, const void *p, size_t n);
+static inline int
+mq_out_put(struct mq_out *o, const void *p, size_t n)
+{
+	if (o->len + n > o->cap)
+		return mq_out_put_slow(o, p, n);
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	return 0;
+}
+
+enum {
+	MQ_F_LIT, MQ_F_VALUE, MQ_F_KEY, MQ_F_TOPIC, MQ_F_PARTITION,
+	MQ_F_OFFSET, MQ_F_TIMESTAMP, MQ_F_HEADERS, MQ_F_VSIZE, MQ_F_KSIZE
+};
+struct mq_fmt_op {
+	int kind;
+	char *lit;
+	size_t len;
+};
+struct mq_fmt {
+	struct mq_fmt_op *ops;
+	size_t n;
+};
+int mq_fmt_compile(struct mq_fmt *f, const char *spec, struct mq_err *e);
+void mq_fmt_free(struct mq_fmt *f);
+int mq_fmt_render(const struct mq_fmt *f, struct mq_out *o,
+		  const char *topic, uint32_t partition,
+		  const struct mq_record *r, const char *null_marker);
+
+/* ---- producer.c: batching messages into partitions ---- */
+
+struct mq_producer_opts {
+	int sync;                /* enum mq_sync */
+	int codec;               /* -1: the topic's compression */
+	int partitioner;         /* enum mq_partitioner */
+	int64_t partition;       /* -1: by key, or sticky round robin */
+	size_t batch_bytes;
+	int64_t linger_ms;
+	size_t buffer_bytes;     /* all unsent batches together */
+	int64_t timestamp;       /* -1: the produce time */
+	const unsigned char *headers;  /* pre-encoded, for every message */
+	size_t hlen;
+	uint32_t nheaders;
+};
+
+struct mq_pslot {
+	struct mq_pwriter w;
+	bool open;
+	struct mq_bb bb;
+	uint64_t last_use;
+	uint64_t msgs;
+	uint64_t first, last;    /* offsets this run wrote */
+	size_t kept;             /* buffer bytes kept after the last append */
+};
+
+struct mq_producer {
+	struct mq_topic *t;
+	struct mq_producer_opts o;
+	struct mq_pslot *slots;
+	uint32_t n;
+	uint32_t sticky;
+	int codec;
+	size_t batch_limit;
+	size_t pending;          /* record bytes in unsent batches */
+	size_t allocated;        /* buffer bytes kept by idle slots */
+	int64_t oldest_ms;       /* monotonic birth of the oldest unsent batch */
+	int64_t now_ms;          /* timestamp for the next messages */
+	uint64_t tick;
+	uint32_t open_writers, max_writers;
+	struct mq_codec *cz;
+	uint64_t messages, bytes, stored;  /* stored: messages appended */
+};
+int mq_producer_init(struct mq_producer *p, struct mq_topic *t,
+		     const struct mq_producer_opts *o, struct mq_err *e);
+/* Re-reads the clock used for message timestamps. */
+void mq_producer_clock(struct mq_producer *p);
+/*
+ * Queues one message (key NULL: no key; value NULL: a tombstone).  May
+ * append full batches.  EMSGSIZE: the record exceeds max.message.bytes
+ * and was not queued (*size says how large it is).
+ */
+int mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
+		     const void *value, size_t vlen, size_t *size,
+		     struct mq_err *e);
+/*
+ * Milliseconds until the oldest unsent batch has lingered enough; -1: none.
+ * The caller waits for input that long and appends when it times out.
+ */
+int64_t mq_producer_linger_left(const struct mq_producer *p);
+/*
+ * Has the oldest unsent batch waited max(linger, MQ_LINGER_CAP) while
+ * input kept coming?  Then the caller appends before reading on, so a
+ * message never waits longer than that, however input arrives.
+ */
+#define MQ_LINGER_CAP 10
+bool mq_producer_overdue(const struct mq_producer *p);
+/* Appends every unsent batch. */
+int mq_producer_flush(struct mq_producer *p, struct mq_err *e);
+/* Flushes and syncs per policy: after 0, every queued message is durable. */
+int mq_producer_finish(struct mq_producer *p, struct mq_err *e);
+void mq_producer_free(struct mq_producer *p);
+
+/* ---- consumer.c: reading many partitions, optionally following ---- */
+
+struct mq_consumer_opts {
+	int whence;              /* enum mq_whence */
+	int64_t arg;
+	bool follow;
+	bool has_until;
+	bool until_time;         /* until is a timestamp, else an offset */
+	int64_t until;
+	const uint32_t *parts;   /* -p filter, or NULL for all */
+	size_t nparts;
+};
+
+struct mq_cpart {
+	struct mq_topic *t;
+	uint32_t partition;
+	struct mq_preader r;
+	int wd;                  /* inotify watch, -1 if none */
+	bool idle;               /* at the end; waiting for an event */
+	bool done;               /* finished (--until) */
+};
+
+struct mq_ctopic {
+	struct mq_topic t;
+	int wd;
+	uint32_t known;          /* partitions set up so far */
+};
+
+struct mq_consumer {
+	struct mq_spool *sp;
+	struct mq_consumer_opts o;
+	struct mq_ctopic *topics;
+	size_t ntopics;
+	struct mq_cpart **parts;
+	size_t nparts;
+	size_t cur;
+	int ifd;                 /* inotify, -1 when not following */
+};
+int mq_consumer_open(struct mq_consumer *c, struct mq_spool *sp,
+		     char *const *topics, size_t ntopics,
+		     const struct mq_consumer_opts *o, struct mq_err *e);
+/*
+ * The next message: 0 with *part and *rec, 1 when everything asked for has
+ * been read, 2 when following and nothing is available now, -1 on error.
+ */
+int mq_consumer_next_slow(struct mq_consumer *c, struct mq_cpart **part,
+			  struct mq_record *rec, struct mq_err *e);
+static inline int
+mq_consumer_next(struct mq_consumer *c, struct mq_cpart **part,
+		 struct mq_record *rec, struct mq_err *e)
+{
+	/* Fast path: the next record of the current partition's batch. */
+	if (c->cur < c->nparts && !c->o.has_until) {
+		struct mq_cpart *cp = c->parts[c->cur];
+		struct mq_preader *r = &cp->r;
+		if (r->in_batch && !r->have_min_ts && r->it.min_off >= r->next &&
+		    mq_rec_iter_next(&r->it, rec) == 0) {
+			r->next = rec->offset + 1;
+			if (r->it.left == 0)
+				c->cur++;   /* partitions take turns by batch */
+			*part = cp;
+			return 0;
+		}
+	}
+	return mq_consumer_next_slow(c, part, rec, e);
+}
+/*
+ * Hot loops take the rest of a batch straight from an iterator: after
+ * mq_consumer_next returned a record of cp, and if mq_consumer_can_stream
+ * says no offset, time or --until filter applies, copy cp->r.it to a local
+ * variable (the compiler keeps it in registers), read records with
+ * mq_rec_iter_next, and give the iterator back with mq_consumer_put_iter
+ * and the offset after the last record used.
+ */
+static inline bool
+mq_consumer_can_stream(const struct mq_consumer *c, const struct mq_cpart *cp)
+{
+	return !c->o.has_until && cp->r.in_batch && !cp->r.have_min_ts &&
+	       cp->r.it.min_off >= cp->r.next;
+}
+
+static inline void
+mq_consumer_put_iter(struct mq_consumer *c, struct mq_cpart *cp,
+		     const struct mq_rec_iter *it, uint64_t next)
+{
+	cp->r.it = *it;
+	cp->r.next = next;
+	if (it->left == 0 && c->cur < c->nparts && c->parts[c->cur] == cp)
+		c->cur++;   /* its batch is done: next turn */
+}
+
+/*
+ * Waits for new data while following: returns 0 when something may have
+ * arrived, 1 if watch_fd (stdout) reported an error or hang-up, 3 if
+ * interrupted with *stop set, -1 on error.
+ */
+int mq_consumer_wait(struct mq_consumer *c, int watch_fd,
+		     volatile sig_atomic_t *stop, struct mq_err *e);
+void mq_consumer_close(struct mq_consumer *c);
+
+#endif

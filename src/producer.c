@@ -1,0 +1,239 @@
+/*
+ * producer.c - batching messages into a topic's partitions.
+ *
+ * Each partition has one open batch.  A keyed message goes to the
+ * partition of its key (hash.c); a message without a key goes to the
+ * "sticky" partition, which moves on to the next partition each time its
+ * batch is appended, so a large input spreads evenly while every batch
+ * stays large.  A batch is appended (partition.c) when it reaches
+ * batch_bytes (never more than max.message.bytes), when all unsent batches
+ * together pass buffer_bytes, when it has lingered linger_ms (the caller
+ * asks mq_producer_linger_left and flushes), and at the end.  Memory is
+ * therefore bounded by buffer_bytes plus one batch, whatever the input.
+ *
+ * Partition writers are opened on first use and kept open; when more are
+ * open than the descriptor limit allows, the least recently used one is
+ * synced (per policy) and closed.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "mqcmd.h"
+
+int
+mq_producer_init(struct mq_producer *p, struct mq_topic *t,
+		 const struct mq_producer_opts *o, struct mq_err *e)
+{
+	struct rlimit rl;
+
+	memset(p, 0, sizeof *p);
+	p->t = t;
+	p->o = *o;
+	p->n = (uint32_t)t->cfg.partitions;
+	if (o->partition >= (int64_t)p->n)
+		return mq_err_set(e, EINVAL, "topic '%s' has no partition "
+				  "%lld (it has %u)", t->name,
+				  (long long)o->partition, p->n);
+	p->codec = o->codec >= 0 ? o->codec : (int)t->cfg.compression;
+	p->batch_limit = o->batch_bytes;
+	if (p->batch_limit > (size_t)t->cfg.max_message_bytes)
+		p->batch_limit = (size_t)t->cfg.max_message_bytes;
+	p->slots = calloc(p->n, sizeof *p->slots);
+	p->cz = mq_codec_new();
+	if (!p->slots || !p->cz) {
+		mq_producer_free(p);
+		return mq_err_sys(e, "out of memory");
+	}
+	for (uint32_t i = 0; i < p->n; i++)
+		mq_bb_init(&p->slots[i].bb);
+	/* Four descriptors per writer; keep some for everything else. */
+	p->max_writers = 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 256)
+		p->max_writers = (uint32_t)((rl.rlim_cur - 64) / 4);
+	p->sticky = (uint32_t)(mq_mono_ms() % p->n);
+	p->oldest_ms = -1;
+	mq_producer_clock(p);
+	return 0;
+}
+
+void
+mq_producer_clock(struct mq_producer *p)
+{
+	p->now_ms = p->o.timestamp >= 0 ? p->o.timestamp : mq_now_ms();
+}
+
+void
+mq_producer_free(struct mq_producer *p)
+{
+	if (p->slots) {
+		for (uint32_t i = 0; i < p->n; i++) {
+			if (p->slots[i].open)
+				mq_pwriter_close(&p->slots[i].w);
+			mq_bb_free(&p->slots[i].bb);
+		}
+	}
+	free(p->slots);
+	mq_codec_free(p->cz);
+	p->slots = NULL;
+	p->cz = NULL;
+}
+
+/* Closes the least recently used writer, after syncing it per policy. */
+static int
+evict(struct mq_producer *p, struct mq_err *e)
+{
+	struct mq_pslot *lru = NULL;
+
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->slots[i].open &&
+		    (!lru || p->slots[i].last_use < lru->last_use))
+			lru = &p->slots[i];
+	if (!lru)
+		return 0;
+	if (mq_pwriter_sync(&lru->w, e) < 0)
+		return -1;
+	mq_pwriter_close(&lru->w);
+	lru->open = false;
+	p->open_writers--;
+	return 0;
+}
+
+static int
+flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
+{
+	struct mq_pslot *s = &p->slots[i];
+	uint64_t base;
+
+	if (s->bb.count == 0)
+		return 0;
+	if (!s->open) {
+		if (p->open_writers >= p->max_writers && evict(p, e) < 0)
+			return -1;
+		if (mq_pwriter_open(&s->w, p->t, i, p->o.sync, e) < 0)
+			return -1;
+		s->open = true;
+		p->open_writers++;
+	}
+	s->last_use = ++p->tick;
+	if (mq_bb_seal(&s->bb, p->codec, p->cz, e) < 0 ||
+	    mq_pwriter_append(&s->w, &s->bb, &base, e) < 0)
+		return -1;
+	if (s->msgs == 0)
+		s->first = base;
+	s->last = base + s->bb.count - 1;
+	s->msgs += s->bb.count;
+	p->stored += s->bb.count;
+	p->pending -= s->bb.len - MQ_BATCH_HDR;
+	mq_bb_reset(&s->bb);
+	/* Keep a buffer for the next batch only while all of them fit the
+	 * memory budget; with many partitions, release it. */
+	p->allocated -= s->kept;
+	s->kept = s->bb.cap + s->bb.zcap;
+	if (p->allocated + s->kept > p->o.buffer_bytes) {
+		mq_bb_free(&s->bb);
+		s->kept = 0;
+	}
+	p->allocated += s->kept;
+	if (i == p->sticky)
+		p->sticky = (p->sticky + 1) % p->n;
+	return 0;
+}
+
+int
+mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
+		 const void *value, size_t vlen, size_t *size,
+		 struct mq_err *e)
+{
+	static const struct mq_bb empty = {.len = MQ_BATCH_HDR};
+	uint32_t i;
+	struct mq_pslot *s;
+	size_t n;
+
+	n = mq_bb_record_size(&empty, 0, klen, vlen, p->o.hlen,
+			      p->o.nheaders);
+	*size = n;
+	if (n > (size_t)p->t->cfg.max_message_bytes)
+		return mq_err_set(e, EMSGSIZE, "message is %zu bytes, over "
+				  "max.message.bytes (%lld)", n,
+				  (long long)p->t->cfg.max_message_bytes);
+	if (p->o.partition >= 0)
+		i = (uint32_t)p->o.partition;
+	else if (key)
+		i = mq_partition_for_key(p->o.partitioner, key, klen, p->n);
+	else
+		i = p->sticky;
+	s = &p->slots[i];
+	n = mq_bb_record_size(&s->bb, p->now_ms, klen, vlen, p->o.hlen,
+			      p->o.nheaders);
+	/* Append full batches until the message fits.  An unkeyed message
+	 * follows the sticky partition to the next one, whose batch keyed
+	 * messages may have filled too: check it again.  Each turn appends
+	 * one batch, and a record alone always fits, so this ends. */
+	while (s->bb.count && s->bb.len - MQ_BATCH_HDR + n > p->batch_limit) {
+		if (flush_slot(p, i, e) < 0)
+			return -1;
+		if (!key && p->o.partition < 0) {
+			i = p->sticky;
+			s = &p->slots[i];
+		}
+		n = mq_bb_record_size(&s->bb, p->now_ms, klen, vlen,
+				      p->o.hlen, p->o.nheaders);
+	}
+	if (mq_bb_add(&s->bb, p->now_ms, key, klen, value, vlen, p->o.headers,
+		      p->o.hlen, p->o.nheaders) < 0)
+		return mq_err_sys(e, "out of memory");
+	if (p->pending == 0)
+		p->oldest_ms = mq_mono_ms();
+	p->pending += n;
+	p->messages++;
+	p->bytes += klen + vlen;
+	if (p->pending > p->o.buffer_bytes)
+		return mq_producer_flush(p, e);
+	return 0;
+}
+
+int64_t
+mq_producer_linger_left(const struct mq_producer *p)
+{
+	int64_t left;
+
+	if (p->pending == 0)
+		return -1;
+	left = p->oldest_ms + p->o.linger_ms - mq_mono_ms();
+	return left > 0 ? left : 0;
+}
+
+bool
+mq_producer_overdue(const struct mq_producer *p)
+{
+	int64_t bound = p->o.linger_ms > MQ_LINGER_CAP ? p->o.linger_ms
+						       : MQ_LINGER_CAP;
+
+	return p->pending && mq_mono_ms() - p->oldest_ms >= bound;
+}
+
+int
+mq_producer_flush(struct mq_producer *p, struct mq_err *e)
+{
+	for (uint32_t i = 0; i < p->n && p->pending; i++)
+		if (flush_slot(p, i, e) < 0)
+			return -1;
+	p->pending = 0;
+	p->oldest_ms = -1;
+	return 0;
+}
+
+int
+mq_producer_finish(struct mq_producer *p, struct mq_err *e)
+{
+	if (mq_producer_flush(p, e) < 0)
+		return -1;
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->slots[i].open && mq_pwriter_sync(&p->slots[i].w, e) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,350 @@
+#!/usr/bin/env bats
+# tests/cli.bats - what every command shares: --help, --version, option
+# errors, spool resolution and the +format marker, strict numbers, option
+# combinations, missing topics and the topic-name rule.
+
+load helper
+
+bats_require_minimum_version 1.5.0
+
+COMMANDS=(mq-topic mq-produce mq-consume)
+NAME_RULE='use 1 to 249 of A-Z a-z 0-9 . _ -'
+
+# expect_status N SUBSTR CMD...: CMD exits N with nothing on stdout and
+# exactly one line on stderr, "PROG: ..." containing SUBSTR.
+expect_status() {
+	local want=$1 substr=$2 prog arg
+	shift 2
+	for arg; do
+		if [[ $arg == mq-* ]]; then
+			prog=$arg
+			break
+		fi
+	done
+	run "-$want" --separate-stderr "$@" </dev/null
+	assert_output ''
+	[ "${#stderr_lines[@]}" -eq 1 ] ||
+		fail "$*: expected one line on stderr, got: $stderr"
+	[[ $stderr == "$prog: "* ]] ||
+		fail "$*: stderr does not start with '$prog: ': $stderr"
+	[[ $stderr == *"$substr"* ]] ||
+		fail "$*: stderr does not mention '$substr': $stderr"
+}
+
+expect_usage() { expect_status 2 "$@"; }
+expect_error() { expect_status 1 "$@"; }
+
+# check_help CMD OPT: OPT prints the usage on stdout, nothing on stderr.
+check_help() {
+	run -0 --separate-stderr "$1" "$2"
+	[[ $output == "Usage: $1 "* ]] || fail "$1 $2 printed: $output"
+	assert_equal "$stderr" ''
+}
+
+check_version() {
+	run -0 --separate-stderr "$1" --version
+	assert_output --regexp "^$1 \(mq\) [0-9]+\.[0-9]+\.[0-9]+$"
+	assert_equal "$stderr" ''
+}
+
+@test "mq-topic --help and -h print the usage on stdout and exit 0" {
+	check_help mq-topic --help
+	check_help mq-topic -h
+}
+
+@test "mq-produce --help and -h print the usage on stdout and exit 0" {
+	check_help mq-produce --help
+	check_help mq-produce -h
+}
+
+@test "mq-consume --help and -h print the usage on stdout and exit 0" {
+	check_help mq-consume --help
+	check_help mq-consume -h
+}
+
+@test "--help does not touch the spool" {
+	for cmd in "${COMMANDS[@]}"; do
+		run -0 "$cmd" --help
+	done
+	assert_not_exist "$MQ_SPOOL"
+}
+
+@test "mq-topic --version prints the program and package version" {
+	check_version mq-topic
+}
+
+@test "mq-produce --version prints the program and package version" {
+	check_version mq-produce
+}
+
+@test "mq-consume --version prints the program and package version" {
+	check_version mq-consume
+}
+
+@test "an unknown long option is a usage error naming the option" {
+	for cmd in "${COMMANDS[@]}"; do
+		expect_usage "unknown option '--bogus'" "$cmd" --bogus t
+	done
+}
+
+@test "an unknown short option is a usage error naming the option" {
+	for cmd in "${COMMANDS[@]}"; do
+		expect_usage "unknown option '-y'" "$cmd" -y t
+	done
+}
+
+@test "an option missing its value is a usage error naming the option" {
+	expect_usage "'-p' needs a value" mq-topic create t -p
+	expect_usage "'-c' needs a value" mq-topic create t -c
+	expect_usage "'-d' needs a value" mq-topic list -d
+	expect_usage "'-o' needs a value" mq-consume -o
+	expect_usage "'-c' needs a value" mq-consume t -c
+	expect_usage "'-p' needs a value" mq-produce t -p
+	expect_usage "'--spool' needs a value" mq-produce t --spool
+}
+
+@test "mq-produce without a topic is a usage error" {
+	expect_usage "missing topic" mq-produce
+}
+
+@test "mq-consume without a topic is a usage error" {
+	expect_usage "missing topic" mq-consume
+}
+
+@test "-d DIR wins over MQ_SPOOL for every command" {
+	local dir="$BATS_TEST_TMPDIR/other"
+	run -0 mq-topic -d "$dir" create t
+	assert_dir_exist "$dir/t"
+	assert_not_exist "$MQ_SPOOL/t"
+	run -0 mq-topic -d "$dir" list
+	assert_output t
+	run -0 mq-topic list
+	assert_output ''
+	run -0 mq-produce -d "$dir" t <<<hello
+	run -0 mq-consume -d "$dir" t
+	assert_output hello
+	# The topic is only in DIR, so without -d it is missing.
+	run -1 mq-consume t
+}
+
+@test "MQ_SPOOL names the spool when there is no -d" {
+	run -0 mq-topic create t
+	assert_dir_exist "$MQ_SPOOL/t"
+	assert_file_exist "$MQ_SPOOL/+format"
+	run -0 mq-produce t <<<hello
+	run -0 mq-consume t
+	assert_output hello
+}
+
+@test "without -d and MQ_SPOOL the spool is \$HOME/.mq" {
+	local home="$BATS_TEST_TMPDIR/home"
+	mkdir "$home"
+	run -0 env -u MQ_SPOOL HOME="$home" mq-topic create t
+	assert_dir_exist "$home/.mq/t"
+	assert_file_exist "$home/.mq/+format"
+	run -0 env -u MQ_SPOOL HOME="$home" mq-produce t <<<hello
+	run -0 env -u MQ_SPOOL HOME="$home" mq-consume t
+	assert_output hello
+	assert_not_exist "$MQ_SPOOL"
+}
+
+@test "without -d, MQ_SPOOL or HOME every command is a usage error" {
+	for cmd in "${COMMANDS[@]}"; do
+		expect_usage MQ_SPOOL env -u MQ_SPOOL -u HOME "$cmd" list
+	done
+}
+
+@test "the first create makes the spool with a +format file saying 'mq spool 1'" {
+	assert_not_exist "$MQ_SPOOL"
+	run -0 mq-topic create t
+	assert_dir_exist "$MQ_SPOOL"
+	printf 'mq spool 1\n' >"$BATS_TEST_TMPDIR/expected"
+	cmp "$BATS_TEST_TMPDIR/expected" "$MQ_SPOOL/+format"
+}
+
+@test "commands that only read or append never create a spool" {
+	run -0 --separate-stderr mq-topic list
+	assert_output ''
+	run -0 mq-topic describe --json
+	assert_output '[]'
+	run -0 mq-topic delete t --if-exists
+	run -1 --separate-stderr mq-consume t
+	assert_equal "$stderr" "mq-consume: topic 't' does not exist in '$MQ_SPOOL'"
+	run -1 --separate-stderr mq-produce t </dev/null
+	assert_equal "$stderr" "mq-produce: topic 't' does not exist in '$MQ_SPOOL'"
+	run -1 mq-topic describe t
+	run -1 mq-topic alter t -p 2
+	run -1 mq-topic delete t
+	assert_not_exist "$MQ_SPOOL"
+}
+
+@test "the spool's parent directories are not created" {
+	local base="$BATS_TEST_TMPDIR/a"
+	run -1 --separate-stderr mq-topic -d "$base/b/c" create t
+	[[ $stderr == "mq-topic: "*"$base/b/c"* ]] || fail "stderr: $stderr"
+	assert_not_exist "$base"
+	run -1 mq-produce -d "$base/b/c" t </dev/null
+	run -1 mq-consume -d "$base/b/c" t
+	assert_not_exist "$base"
+}
+
+@test "a spool of an unknown format is refused and left alone" {
+	mkdir "$MQ_SPOOL"
+	echo 'mq spool 99' >"$MQ_SPOOL/+format"
+	expect_error "unknown format" mq-topic create t
+	assert_not_exist "$MQ_SPOOL/t"
+	expect_error "unknown format" mq-topic list
+	expect_error "unknown format" mq-produce t
+	expect_error "unknown format" mq-consume t
+	run -0 cat "$MQ_SPOOL/+format"
+	assert_output 'mq spool 99'
+	run -0 ls -A "$MQ_SPOOL"
+	assert_output '+format'
+}
+
+@test "a non-empty directory without +format is refused and left untouched" {
+	mkdir "$MQ_SPOOL"
+	echo 'my notes' >"$MQ_SPOOL/notes"
+	expect_error "is not an mq spool" mq-topic create t
+	expect_error "is not an mq spool" mq-topic list
+	expect_error "is not an mq spool" mq-produce t
+	expect_error "is not an mq spool" mq-consume t
+	assert_not_exist "$MQ_SPOOL/+format"
+	assert_not_exist "$MQ_SPOOL/t"
+	run -0 ls -A "$MQ_SPOOL"
+	assert_output notes
+	run -0 cat "$MQ_SPOOL/notes"
+	assert_output 'my notes'
+}
+
+@test "an existing empty directory becomes a spool" {
+	mkdir "$MQ_SPOOL"
+	run -0 mq-topic create t
+	assert_file_exist "$MQ_SPOOL/+format"
+	assert_dir_exist "$MQ_SPOOL/t"
+}
+
+@test "mq-consume -c refuses anything but a positive whole number" {
+	run -0 mq-topic create t
+	for v in abc 0 -5 1x '' ' 1' 99999999999999999999999; do
+		expect_usage "'$v'" mq-consume -c "$v" t
+		[[ $stderr == *"-c"* ]] || fail "-c not named: $stderr"
+	done
+}
+
+@test "mq-produce -p refuses a negative or non-numeric partition" {
+	run -0 mq-topic create t
+	for v in -1 x 1x; do
+		expect_usage "bad value '$v' for -p" mq-produce -p "$v" t
+	done
+	run -0 mq-consume t
+	assert_output ''
+}
+
+@test "mq-consume -p refuses a negative or non-numeric partition" {
+	run -0 mq-topic create t
+	for v in -1 x 1x; do
+		expect_usage "bad value '$v' for -p" mq-consume -p "$v" t
+	done
+}
+
+@test "mq-produce refuses -0 combined with -D" {
+	run -0 mq-topic create t
+	expect_usage "-0 and -D" mq-produce -0 -D , t
+	expect_usage "-0 and -D" mq-produce -D , -0 t
+	run -0 mq-consume t
+	assert_output ''
+}
+
+@test "mq-consume refuses -F combined with -D, -0 or -K" {
+	run -0 mq-topic create t
+	expect_usage "-F cannot be combined" mq-consume -F '%s\n' -D , t
+	expect_usage "-F cannot be combined" mq-consume -F '%s\n' -0 t
+	expect_usage "-F cannot be combined" mq-consume -F '%s\n' -K : t
+	expect_usage "-0 and -D" mq-consume -0 -D , t
+}
+
+@test "mq-produce to a missing topic fails naming it" {
+	run -0 mq-topic create other
+	expect_error "topic 'nope' does not exist" mq-produce nope
+	assert_not_exist "$MQ_SPOOL/nope"
+}
+
+@test "mq-consume of a missing topic fails naming it" {
+	run -0 mq-topic create other
+	expect_error "topic 'nope' does not exist" mq-consume nope
+	assert_not_exist "$MQ_SPOOL/nope"
+}
+
+# bad_names: the names every command must refuse.
+bad_names() {
+	BAD=('' . .. a/b ../x 'sp ace' $'caf\xc3\xa9' "$(printf 'n%.0s' {1..250})"
+	     'tab	x' 'a*' '+format')
+}
+
+@test "mq-topic create refuses bad topic names and creates nothing" {
+	bad_names
+	for name in "${BAD[@]}"; do
+		expect_usage "$NAME_RULE" mq-topic create "$name"
+	done
+	run -0 mq-topic list
+	assert_output ''
+	assert_not_exist "$BATS_TEST_TMPDIR/x"
+	assert_not_exist "$MQ_SPOOL/a"
+}
+
+@test "mq-topic delete refuses bad topic names" {
+	bad_names
+	run -0 mq-topic create x
+	for name in "${BAD[@]}"; do
+		expect_usage "$NAME_RULE" mq-topic delete "$name"
+		expect_usage "$NAME_RULE" mq-topic delete --if-exists "$name"
+	done
+	run -0 mq-topic list
+	assert_output x
+}
+
+@test "mq-topic describe refuses bad topic names" {
+	bad_names
+	run -0 mq-topic create x
+	for name in "${BAD[@]}"; do
+		expect_usage "$NAME_RULE" mq-topic describe "$name"
+		expect_usage "$NAME_RULE" mq-topic describe x "$name"
+	done
+}
+
+@test "mq-topic alter refuses bad topic names" {
+	bad_names
+	for name in "${BAD[@]}"; do
+		expect_usage "$NAME_RULE" mq-topic alter "$name" -p 2
+	done
+}
+
+@test "mq-produce refuses bad topic names" {
+	bad_names
+	for name in "${BAD[@]}"; do
+		expect_usage "$NAME_RULE" mq-produce "$name"
+	done
+}
+
+@test "mq-consume refuses bad topic names" {
+	bad_names
+	run -0 mq-topic create x
+	for name in "${BAD[@]}"; do
+		expect_usage "$NAME_RULE" mq-consume "$name"
+		expect_usage "$NAME_RULE" mq-consume x "$name"
+	done
+}
+
+@test "a 249-character topic name is accepted" {
+	local name
+	name=$(printf 'n%.0s' {1..249})
+	run -0 mq-topic create "$name"
+	run -0 mq-topic list
+	assert_output "$name"
+	run -0 mq-produce "$name" <<<hello
+	run -0 mq-consume "$name"
+	assert_output hello
+	run -0 mq-topic delete "$name"
+	assert_not_exist "$MQ_SPOOL/$name"
+}
