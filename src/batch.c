@@ -179,12 +179,11 @@ mq_bb_record_size(const struct mq_bb *b, int64_t ts, size_t klen,
 	return mq_uvarint_size(n) + n;
 }
 
-int
-mq_bb_add(struct mq_bb *b, int64_t ts, const void *key, size_t klen,
-	  const void *value, size_t vlen, const unsigned char *hdrs,
-	  size_t hlen, uint32_t nheaders)
+static int
+encode(struct mq_bb *b, size_t body, int64_t ts, const void *key,
+       size_t klen, const void *value, size_t vlen, const unsigned char *hdrs,
+       size_t hlen, uint32_t nheaders)
 {
-	size_t body = body_size(b, ts, klen, vlen, hlen, nheaders);
 	size_t need = b->len + mq_uvarint_size(body) + body;
 	unsigned char *p;
 
@@ -227,6 +226,46 @@ mq_bb_add(struct mq_bb *b, int64_t ts, const void *key, size_t klen,
 		memcpy(p, hdrs, hlen);
 	b->len = need;
 	b->count++;
+	return 0;
+}
+
+int
+mq_bb_add(struct mq_bb *b, int64_t ts, const void *key, size_t klen,
+	  const void *value, size_t vlen, const unsigned char *hdrs,
+	  size_t hlen, uint32_t nheaders)
+{
+	return encode(b, body_size(b, ts, klen, vlen, hlen, nheaders), ts, key,
+		      klen, value, vlen, hdrs, hlen, nheaders);
+}
+
+int
+mq_bb_try_add(struct mq_bb *b, size_t limit, size_t max, int64_t ts,
+	      const void *key, size_t klen, const void *value, size_t vlen,
+	      const unsigned char *hdrs, size_t hlen, uint32_t nheaders,
+	      size_t *size)
+{
+	size_t body = body_size(b, ts, klen, vlen, hlen, nheaders);
+	size_t n = mq_uvarint_size(body) + body;
+
+	*size = n;
+	if (n > max) {
+		/* Its size alone in a batch (timestamp delta 0) decides. */
+		static const struct mq_bb empty = {.len = MQ_BATCH_HDR};
+		size_t alone = mq_bb_record_size(&empty, 0, klen, vlen, hlen,
+						 nheaders);
+		if (alone > max) {
+			*size = alone;
+			errno = EMSGSIZE;
+			return -1;
+		}
+	}
+	if (b->count && b->len - MQ_BATCH_HDR + n > limit)
+		return 1;
+	if (encode(b, body, ts, key, klen, value, vlen, hdrs, hlen,
+		   nheaders) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
 	return 0;
 }
 

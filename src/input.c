@@ -45,7 +45,8 @@ mq_input_free(struct mq_input *in)
 }
 
 int
-mq_input_next(struct mq_input *in, const unsigned char **msg, size_t *len)
+mq_input_next_slow(struct mq_input *in, const unsigned char **msg,
+		   size_t *len)
 {
 	unsigned char *p = in->buf + in->start, *hit;
 	size_t avail = in->end - in->start;

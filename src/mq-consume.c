@@ -195,7 +195,10 @@ main(int argc, char **argv)
 			break;
 		case 'F': format = optarg; break;
 		case OPT_NULL: null_marker = optarg; break;
-		case 'h': fputs(usage_text, stdout); return CLI_OK;
+		case 'h':
+			fputs(usage_text, stdout);
+			free(parts);
+			return CLI_OK;
 		case 'V': cli_version();
 		default: cli_bad_option(ch, argv);
 		}

@@ -319,7 +319,10 @@ main(int argc, char **argv)
 				cli_usage("--timestamp: %s", e.msg);
 			break;
 		case 'v': verbose = true; break;
-		case 'h': fputs(usage_text, stdout); return CLI_OK;
+		case 'h':
+			fputs(usage_text, stdout);
+			free(hv);
+			return CLI_OK;
 		case 'V': cli_version();
 		default: cli_bad_option(c, argv);
 		}

@@ -245,7 +245,10 @@ main(int argc, char **argv)
 		case OPT_IF_NOT_EXISTS: o.if_not_exists = true; break;
 		case OPT_IF_EXISTS: o.if_exists = true; break;
 		case OPT_JSON: o.json = true; break;
-		case 'h': fputs(usage_text, stdout); return CLI_OK;
+		case 'h':
+			fputs(usage_text, stdout);
+			free(o.configs);
+			return CLI_OK;
 		case 'V': cli_version();
 		default: cli_bad_option(c, argv);
 		}

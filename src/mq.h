@@ -306,6 +306,16 @@ size_t mq_bb_record_size(const struct mq_bb *b, int64_t ts, size_t klen,
 int mq_bb_add(struct mq_bb *b, int64_t ts, const void *key, size_t klen,
 	      const void *value, size_t vlen, const unsigned char *hdrs,
 	      size_t hlen, uint32_t nheaders);
+/*
+ * Appends a record if it fits: returns 0 when added (*size: its bytes), 1
+ * when the batch is not empty and the record would take its records past
+ * limit (append the batch and try again), -1 with EMSGSIZE when the
+ * record alone is larger than max (*size: that size), -1 with ENOMEM.
+ */
+int mq_bb_try_add(struct mq_bb *b, size_t limit, size_t max, int64_t ts,
+		  const void *key, size_t klen, const void *value, size_t vlen,
+		  const unsigned char *hdrs, size_t hlen, uint32_t nheaders,
+		  size_t *size);
 /* Encodes headers once for many records; malloc'd result. */
 int mq_headers_encode(const struct mq_header *h, size_t n,
 		      unsigned char **out, size_t *len);

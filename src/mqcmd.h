@@ -36,8 +36,27 @@ void mq_input_free(struct mq_input *in);
  * more input is needed, 2 at the end of input, -1 with EMSGSIZE when a
  * message grew past the cap.  The last message may lack its delimiter.
  */
-int mq_input_next(struct mq_input *in, const unsigned char **msg,
-		  size_t *len);
+int mq_input_next_slow(struct mq_input *in, const unsigned char **msg,
+		       size_t *len);
+static inline int
+mq_input_next(struct mq_input *in, const unsigned char **msg, size_t *len)
+{
+	/* The common case: a one-byte delimiter found in what is buffered. */
+	if (in->dlen == 1 && in->scan == 0) {
+		unsigned char *p = in->buf + in->start;
+		unsigned char *hit = memchr(p, in->delim[0],
+					    in->end - in->start);
+		if (hit) {
+			*msg = p;
+			*len = (size_t)(hit - p);
+			in->start += *len + 1;
+			in->offset += *len + 1;
+			in->msgno++;
+			return 0;
+		}
+	}
+	return mq_input_next_slow(in, msg, len);
+}
 /*
  * Waits up to timeout_ms (-1: forever) for input and reads a chunk:
  * 0 data read, 1 timed out, 2 end of input, 3 interrupted (*stop set),

@@ -148,18 +148,11 @@ mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
 		 const void *value, size_t vlen, size_t *size,
 		 struct mq_err *e)
 {
-	static const struct mq_bb empty = {.len = MQ_BATCH_HDR};
+	size_t max = (size_t)p->t->cfg.max_message_bytes;
 	uint32_t i;
 	struct mq_pslot *s;
-	size_t n;
+	int rc;
 
-	n = mq_bb_record_size(&empty, 0, klen, vlen, p->o.hlen,
-			      p->o.nheaders);
-	*size = n;
-	if (n > (size_t)p->t->cfg.max_message_bytes)
-		return mq_err_set(e, EMSGSIZE, "message is %zu bytes, over "
-				  "max.message.bytes (%lld)", n,
-				  (long long)p->t->cfg.max_message_bytes);
 	if (p->o.partition >= 0)
 		i = (uint32_t)p->o.partition;
 	else if (key)
@@ -167,28 +160,30 @@ mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
 	else
 		i = p->sticky;
 	s = &p->slots[i];
-	n = mq_bb_record_size(&s->bb, p->now_ms, klen, vlen, p->o.hlen,
-			      p->o.nheaders);
 	/* Append full batches until the message fits.  An unkeyed message
 	 * follows the sticky partition to the next one, whose batch keyed
-	 * messages may have filled too: check it again.  Each turn appends
+	 * messages may have filled too: try again there.  Each turn appends
 	 * one batch, and a record alone always fits, so this ends. */
-	while (s->bb.count && s->bb.len - MQ_BATCH_HDR + n > p->batch_limit) {
+	while ((rc = mq_bb_try_add(&s->bb, p->batch_limit, max, p->now_ms,
+				   key, klen, value, vlen, p->o.headers,
+				   p->o.hlen, p->o.nheaders, size)) == 1) {
 		if (flush_slot(p, i, e) < 0)
 			return -1;
 		if (!key && p->o.partition < 0) {
 			i = p->sticky;
 			s = &p->slots[i];
 		}
-		n = mq_bb_record_size(&s->bb, p->now_ms, klen, vlen,
-				      p->o.hlen, p->o.nheaders);
 	}
-	if (mq_bb_add(&s->bb, p->now_ms, key, klen, value, vlen, p->o.headers,
-		      p->o.hlen, p->o.nheaders) < 0)
+	if (rc < 0) {
+		if (errno == EMSGSIZE)
+			return mq_err_set(e, EMSGSIZE, "message is %zu bytes, "
+					  "over max.message.bytes (%zu)", *size,
+					  max);
 		return mq_err_sys(e, "out of memory");
+	}
 	if (p->pending == 0)
 		p->oldest_ms = mq_mono_ms();
-	p->pending += n;
+	p->pending += *size;
 	p->messages++;
 	p->bytes += klen + vlen;
 	if (p->pending > p->o.buffer_bytes)

@@ -94,6 +94,8 @@ open_seg(struct mq_preader *r, uint64_t base, struct mq_err *e)
 	fd = openat(r->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open '%s/%s'", r->path, name);
+	/* Segments are read front to back: ask for a larger read-ahead. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (r->segfd >= 0)
 		close(r->segfd);
 	r->segfd = fd;
