@@ -749,3 +749,18 @@ EOF
 	assert_success
 	assert_output "$(seq 1 20)"
 }
+
+@test "partitions take turns a batch at a time" {
+	mq-topic create t -p 2
+	# Ten separate runs per partition: ten batches in each.
+	for i in $(seq 1 10); do
+		seq 1 5 | mq-produce -p 0 t
+		seq 1 5 | mq-produce -p 1 t
+	done
+	run -0 mq-consume -F '%p\n' t
+	[ "${#lines[@]}" -eq 100 ]
+	# Reading one partition to its end before the other would switch
+	# once; taking turns by batch switches at every batch.
+	switches=$(uniq <<<"$output" | wc -l)
+	[ "$switches" -ge 19 ] || fail "only $switches runs of one partition"
+}

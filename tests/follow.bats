@@ -233,3 +233,12 @@ status_of() {
 	printf 'streamed\n' >"$T/want"
 	cmp "$T/want" "$T/out"
 }
+
+@test "-f with --until N ends once every partition's next offset is N" {
+	mq-topic create t -p 2
+	echo a | mq-produce -p 0 t
+	echo b | mq-produce -p 1 t
+	# Nothing more is ever written: the follower must still end.
+	run -0 timeout 10 mq-consume -f --until 1 t
+	assert_output "$(printf 'a\nb')"
+}
