@@ -27,7 +27,8 @@
 
 #include "mqcmd.h"
 
-#define RECHECK_MS 1000
+#define RECHECK_MS 1000  /* re-check idle partitions this often */
+#define POLL_MS 100      /* how often without inotify */
 #define PART_EVENTS (IN_MODIFY | IN_CREATE | IN_MOVED_TO)
 #define TOPIC_EVENTS (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
@@ -281,8 +282,7 @@ mq_consumer_wait(struct mq_consumer *c, int watch_fd,
 	struct pollfd pfd[2];
 	nfds_t n = 0;
 	int ifd_at = -1, out_at = -1, rc;
-	sigset_t block, old;
-	struct timespec ts = {RECHECK_MS / 1000, (RECHECK_MS % 1000) * 1000000L};
+	int timeout = c->ifd >= 0 ? RECHECK_MS : POLL_MS;
 
 	if (c->ifd >= 0) {
 		ifd_at = (int)n;
@@ -292,23 +292,11 @@ mq_consumer_wait(struct mq_consumer *c, int watch_fd,
 		out_at = (int)n;
 		pfd[n++] = (struct pollfd){watch_fd, 0, 0};
 	}
-	if (c->ifd < 0)
-		ts = (struct timespec){0, 100 * 1000000L};
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	if (*stop) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	rc = mq_wait(pfd, n, timeout, stop);
+	if (rc == -2)
 		return 3;
-	}
-	rc = ppoll(pfd, n, &ts, &old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
-		if (errno == EINTR)
-			return *stop ? 3 : 0;
+	if (rc < 0)
 		return mq_err_sys(e, "cannot wait for new messages");
-	}
 	if (out_at >= 0 && (pfd[out_at].revents & (POLLERR | POLLHUP)))
 		return 1;
 	if (rc == 0) {

@@ -91,8 +91,6 @@ mq_input_fill(struct mq_input *in, int timeout_ms,
 	      volatile sig_atomic_t *stop)
 {
 	struct pollfd pfd = {in->fd, POLLIN, 0};
-	sigset_t block, old;
-	struct timespec ts, *tp = NULL;
 	ssize_t r;
 	int rc;
 
@@ -111,23 +109,11 @@ mq_input_fill(struct mq_input *in, int timeout_ms,
 		in->buf = b;
 		in->cap = cap;
 	}
-	if (timeout_ms >= 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
-		tp = &ts;
-	}
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &old);
-	if (*stop) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	rc = mq_wait(&pfd, 1, timeout_ms, stop);
+	if (rc == -2)
 		return 3;
-	}
-	rc = ppoll(&pfd, 1, tp, &old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
-		return errno == EINTR ? 3 : -1;
+		return -1;
 	if (rc == 0)
 		return 1;
 	do

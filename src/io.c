@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,4 +178,34 @@ mq_file_read(int dirfd, const char *name, size_t max, char **out,
 	if (len)
 		*len = (size_t)r;
 	return 0;
+}
+
+int
+mq_wait(struct pollfd *fds, size_t n, int timeout_ms,
+	volatile sig_atomic_t *stop)
+{
+	struct timespec ts, *tp = NULL;
+	sigset_t block, old;
+	int rc;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tp = &ts;
+	}
+	/* SIGINT and SIGTERM are let in only inside ppoll, so one that
+	 * arrives after the check of *stop still ends the wait. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (*stop) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return -2;
+	}
+	rc = ppoll(fds, (nfds_t)n, tp, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0 && errno == EINTR)
+		return *stop ? -2 : 0;
+	return rc;
 }

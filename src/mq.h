@@ -14,6 +14,7 @@
 #define MQ_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -47,6 +48,14 @@ ssize_t mq_pread_full(int fd, void *buf, size_t n, off_t off);
 /* Writes all n bytes or fails (errno set). */
 int mq_write_full(int fd, const void *buf, size_t n);
 int mq_pwrite_full(int fd, const void *buf, size_t n, off_t off);
+/*
+ * ppoll on fds for up to timeout_ms (-1: forever), returning early when
+ * SIGINT or SIGTERM set *stop: the number of ready descriptors, 0 on
+ * timeout (or another signal), -2 when stopped, -1 on error.
+ */
+struct pollfd;
+int mq_wait(struct pollfd *fds, size_t n, int timeout_ms,
+	    volatile sig_atomic_t *stop);
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t mq_now_ms(void);
 /* Monotonic clock in milliseconds, for timeouts. */
