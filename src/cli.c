@@ -17,6 +17,8 @@
 
 const char *cli_prog = "mq";
 volatile sig_atomic_t cli_stop;
+int cli_usage_status = CLI_USAGE;
+const char *cli_usage_stdout;
 
 static void
 on_signal(int sig)
@@ -88,7 +90,14 @@ cli_usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn(fmt, ap);
 	va_end(ap);
-	exit(CLI_USAGE);
+	if (cli_usage_stdout) {
+		char buf[1024];
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof buf, fmt, ap);
+		va_end(ap);
+		printf("%s%s\n", cli_usage_stdout, buf);
+	}
+	exit(cli_usage_status);
 }
 
 void
@@ -108,7 +117,8 @@ cli_bad_option(int c, char **argv)
 void
 cli_fail(const struct mq_err *e)
 {
-	cli_die(e->code == EINVAL ? CLI_USAGE : CLI_ERROR, "%s", e->msg);
+	cli_die(e->code == EINVAL ? cli_usage_status : CLI_ERROR, "%s",
+		e->msg);
 }
 
 void
@@ -128,7 +138,7 @@ cli_open_spool(struct mq_spool *sp, const char *dir, bool create,
 	if (!path)
 		cli_fail(&e);
 	if (mq_spool_open(sp, path, create, &e) < 0) {
-		if (e.code != ENOENT)
+		if (e.code != ENOENT || create)
 			cli_die(CLI_ERROR, "%s", e.msg);
 		/* No spool yet: no topics in it either. */
 		if (topic)

@@ -16,6 +16,10 @@ enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
 extern const char *cli_prog;
 extern volatile sig_atomic_t cli_stop;
+/* What a usage error exits with (2; mq-group lag makes it 3, UNKNOWN). */
+extern int cli_usage_status;
+/* If set, a usage error is also printed on stdout after this prefix. */
+extern const char *cli_usage_stdout;
 
 /* Names the program, ignores SIGPIPE, makes SIGINT/SIGTERM set cli_stop. */
 void cli_init(const char *argv0);

@@ -51,40 +51,81 @@ wanted(const struct mq_consumer *c, uint32_t p)
 	return false;
 }
 
-static int
-add_part(struct mq_consumer *c, struct mq_ctopic *ct, uint32_t p,
-	 bool initial, struct mq_err *e)
+struct mq_cpart *
+mq_consumer_add(struct mq_consumer *c, struct mq_ctopic *ct, uint32_t p,
+		struct mq_err *e)
 {
 	struct mq_cpart *cp = calloc(1, sizeof *cp), **v;
 
-	if (!cp)
-		return mq_err_sys(e, "out of memory");
+	if (!cp) {
+		mq_err_sys(e, "out of memory");
+		return NULL;
+	}
 	cp->t = &ct->t;
 	cp->partition = p;
 	cp->wd = -1;
+	cp->ownfd = -1;
 	if (mq_preader_open(&cp->r, &ct->t, p, e) < 0) {
 		free(cp);
-		return -1;
+		return NULL;
 	}
+	/* Watch before the first read, so no append goes unnoticed. */
 	if (c->o.follow)
 		cp->wd = watch(c, cp->r.path, PART_EVENTS);
-	if (mq_preader_seek(&cp->r, initial ? c->o.whence : MQ_FROM_BEGINNING,
-			    c->o.arg, e) < 0) {
-		mq_preader_close(&cp->r);
-		free(cp);
-		return -1;
-	}
 	v = realloc(c->parts, (c->nparts + 1) * sizeof *v);
 	if (!v) {
 		mq_preader_close(&cp->r);
 		free(cp);
-		return mq_err_sys(e, "out of memory");
+		mq_err_sys(e, "out of memory");
+		return NULL;
 	}
 	c->parts = v;
 	c->parts[c->nparts++] = cp;
-	return 0;
+	return cp;
 }
 
+void
+mq_consumer_remove(struct mq_consumer *c, struct mq_cpart *cp)
+{
+	for (size_t i = 0; i < c->nparts; i++) {
+		if (c->parts[i] != cp)
+			continue;
+		memmove(&c->parts[i], &c->parts[i + 1],
+			(c->nparts - i - 1) * sizeof *c->parts);
+		c->nparts--;
+		if (c->cur > i)
+			c->cur--;
+		break;
+	}
+	/* Several readers may share one watch (the same directory). */
+	if (cp->wd >= 0) {
+		bool shared = false;
+		for (size_t i = 0; i < c->nparts; i++)
+			shared |= c->parts[i]->wd == cp->wd;
+		if (!shared)
+			inotify_rm_watch(c->ifd, cp->wd);
+	}
+	if (cp->ownfd >= 0)
+		close(cp->ownfd);
+	mq_preader_close(&cp->r);
+	free(cp);
+}
+
+static int
+add_part(struct mq_consumer *c, struct mq_ctopic *ct, uint32_t p,
+	 bool initial, struct mq_err *e)
+{
+	struct mq_cpart *cp = mq_consumer_add(c, ct, p, e);
+
+	if (!cp)
+		return -1;
+	if (mq_preader_seek(&cp->r, initial ? c->o.whence : MQ_FROM_BEGINNING,
+			    c->o.arg, e) < 0) {
+		mq_consumer_remove(c, cp);
+		return -1;
+	}
+	return 0;
+}
 
 /* Sets up the partitions a topic has gained since we last looked. */
 static int
@@ -93,6 +134,25 @@ grow_topic(struct mq_consumer *c, struct mq_ctopic *ct, bool initial,
 {
 	uint32_t n = (uint32_t)ct->t.cfg.partitions;
 
+	/* A group member gets partitions by rebalancing instead; a reader
+	 * of the group's offsets (--no-commit) starts new ones there. */
+	if (c->o.group && !c->o.no_commit) {
+		ct->known = n;
+		return 0;
+	}
+	if (c->o.group && !initial) {
+		for (uint32_t p = ct->known; p < n; p++) {
+			struct mq_cpart *cp = mq_consumer_add(c, ct, p, e);
+			if (!cp || mq_cgroup_position(c, ct, cp, e) < 0)
+				return -1;
+		}
+		ct->known = n;
+		return 0;
+	}
+	if (c->o.group) {
+		ct->known = n;   /* mq_cgroup_open adds them */
+		return 0;
+	}
 	for (uint32_t p = ct->known; p < n; p++)
 		if (wanted(c, p) && add_part(c, ct, p, initial, e) < 0)
 			return -1;
@@ -118,6 +178,7 @@ mq_consumer_open(struct mq_consumer *c, struct mq_spool *sp,
 		struct mq_ctopic *ct = &c->topics[i];
 		char *path;
 		ct->wd = -1;
+		ct->gdir = -1;
 		if (mq_topic_open(&ct->t, sp, topics[i], e) < 0)
 			goto fail;
 		c->ntopics++;
@@ -142,6 +203,8 @@ mq_consumer_open(struct mq_consumer *c, struct mq_spool *sp,
 		if (grow_topic(c, ct, true, e) < 0)
 			goto fail;
 	}
+	if (o->group && mq_cgroup_open(c, e) < 0)
+		goto fail;
 	return 0;
 fail:
 	mq_consumer_close(c);
@@ -151,6 +214,8 @@ fail:
 void
 mq_consumer_close(struct mq_consumer *c)
 {
+	if (c->o.group)
+		mq_cgroup_close(c);
 	for (size_t i = 0; i < c->nparts; i++) {
 		mq_preader_close(&c->parts[i]->r);
 		free(c->parts[i]);
@@ -170,8 +235,14 @@ mq_consumer_next_slow(struct mq_consumer *c, struct mq_cpart **part,
 		      struct mq_record *rec, struct mq_err *e)
 {
 	size_t tried = 0;
-	bool all_done = true;
+	bool all_done = true, took;
 
+	if (c->o.group && (mq_mono_ms() >= c->next_tick ||
+			   (c->o.commit_every &&
+			    c->since_commit >= c->o.commit_every)) &&
+	    mq_cgroup_tick(c, false, e) < 0)
+		return -1;
+again:
 	while (tried < c->nparts) {
 		struct mq_cpart *cp;
 		int rc;
@@ -205,6 +276,7 @@ mq_consumer_next_slow(struct mq_consumer *c, struct mq_cpart **part,
 			}
 			if (cp->r.it.left == 0)
 				c->cur++;   /* its batch is done: next turn */
+			c->since_commit++;
 			*part = cp;
 			return 0;
 		}
@@ -220,6 +292,29 @@ mq_consumer_next_slow(struct mq_consumer *c, struct mq_cpart **part,
 	for (size_t i = 0; i < c->nparts; i++)
 		if (!c->parts[i]->done)
 			all_done = false;
+	/* A follower with nothing to read (yet) waits: a group member may
+	 * be handed partitions later. */
+	if (c->o.follow && c->nparts == 0)
+		return 2;
+	if (all_done && c->o.group && !c->o.no_commit && !c->o.follow) {
+		/* A member without -f has drained what it owns.  If others
+		 * own partitions it waits one rebalance, so members that
+		 * started before it can hand over their share, then takes
+		 * whatever is still free. */
+		if (mq_mono_ms() - c->joined_ms < MQ_REBALANCE_MS &&
+		    !mq_cgroup_owns_all(c))
+			return 2;
+		if (!c->swept) {
+			c->swept = true;
+			if (mq_cgroup_sweep(c, &took, e) < 0)
+				return -1;
+			if (took) {
+				tried = 0;
+				all_done = true;
+				goto again;
+			}
+		}
+	}
 	return all_done ? 1 : 2;
 }
 
@@ -284,6 +379,10 @@ mq_consumer_wait(struct mq_consumer *c, int watch_fd,
 	int ifd_at = -1, out_at = -1, rc;
 	int timeout = c->ifd >= 0 ? RECHECK_MS : POLL_MS;
 
+	if (c->o.group && c->next_tick - mq_mono_ms() < timeout)
+		timeout = (int)(c->next_tick - mq_mono_ms());
+	if (timeout < 0)
+		timeout = 0;
 	if (c->ifd >= 0) {
 		ifd_at = (int)n;
 		pfd[n++] = (struct pollfd){c->ifd, POLLIN, 0};

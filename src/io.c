@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -209,3 +210,42 @@ mq_wait(struct pollfd *fds, size_t n, int timeout_ms,
 		return *stop ? -2 : 0;
 	return rc;
 }
+
+/* Removes name (a file or a whole tree) under dirfd, never following links. */
+int
+mq_rmtree(int dfd, const char *name)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (fd < 0) {
+		if (errno == ENOTDIR || errno == ELOOP)
+			return unlinkat(dfd, name, 0) < 0 && errno != ENOENT
+			       ? -1 : 0;
+		return errno == ENOENT ? 0 : -1;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+			if (mq_rmtree(dirfd(d), de->d_name) < 0)
+				rc = -1;
+		} else if (unlinkat(dirfd(d), de->d_name, 0) < 0 &&
+			   errno != ENOENT) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+

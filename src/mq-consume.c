@@ -1,6 +1,7 @@
 /*
  * mq-consume - write a topic's messages to stdout, from an offset or a
- * time, to the end of the log or (-f) as they arrive.
+ * time, to the end of the log or (-f) as they arrive; as a member of a
+ * consumer group (-g); or handing each message to a command (--exec).
  */
 #include <config.h>
 
@@ -19,13 +20,19 @@ static const char usage_text[] =
 "Usage: mq-consume [-d DIR] [-p N]... [-o beginning|end|N|-N|@TIME] [-c N]\n"
 "                  [--until N|@TIME] [-f] [-D DELIM | -0] [-K DELIM]\n"
 "                  [-F FORMAT] [--null-marker STR] TOPIC...\n"
+"       mq-consume -g GROUP [--no-commit] [--offset-reset POLICY]\n"
+"                  [--commit-interval MS] [--commit-every N] [-v]\n"
+"                  [options] TOPIC...\n"
+"       mq-consume --exec CMD [--batch N] [--retries N] [--retry-backoff MS]\n"
+"                  [--dlq TOPIC] [-g GROUP] [options] TOPIC...\n"
 "       mq-consume --help | --version\n"
 "\n"
 "  -d, --spool DIR       the spool (default $MQ_SPOOL, else ~/.mq)\n"
-"  -p, --partition N     read partition N only (repeatable)\n"
+"  -p, --partition N     read partition N only (repeatable; not with -g)\n"
 "  -o, --offset WHERE    start at: beginning (default), end, offset N,\n"
 "                        N before the end (-N), or the first message at\n"
-"                        or after TIME (@epoch-ms or @ISO-8601)\n"
+"                        or after TIME (@epoch-ms or @ISO-8601); with -g,\n"
+"                        only where the group has no committed offset\n"
 "  -c, --count N         stop after N messages\n"
 "      --until N|@TIME   stop each partition before offset N or before\n"
 "                        the first message at or after TIME\n"
@@ -39,10 +46,28 @@ static const char usage_text[] =
 "                        escapes \\n \\t \\r \\0 \\\\ \\xNN\n"
 "      --null-marker STR print STR for a null key or value (default: "
 "nothing)\n"
+"  -g, --group GROUP     share the topics' partitions with the group's other\n"
+"                        members and resume from its committed offsets\n"
+"      --no-commit       start at the group's offsets; never join or commit\n"
+"      --offset-reset POLICY  a committed offset outside the log goes to:\n"
+"                        earliest (default, with a warning), latest, error\n"
+"      --commit-interval MS  commit at least this often (default 1s)\n"
+"      --commit-every N  also commit every N messages\n"
+"  -v, --verbose         report group events (partitions taken, given back,\n"
+"                        committed, reset) on stderr\n"
+"      --exec CMD        run sh -c CMD for each message, the message on its\n"
+"                        stdin; a message counts as consumed when CMD exits 0\n"
+"      --batch N         give CMD up to N messages of a partition at once,\n"
+"                        each followed by the delimiter\n"
+"      --retries N       run a failing CMD again N more times (default 0)\n"
+"      --retry-backoff MS  wait before the first retry, doubling (100ms)\n"
+"      --dlq TOPIC       after the last failure, append the message to TOPIC\n"
+"                        and go on (without: stop, leaving it uncommitted)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n";
 
-enum { OPT_UNTIL = 256, OPT_NULL };
+enum { OPT_UNTIL = 256, OPT_NULL, OPT_NO_COMMIT, OPT_RESET, OPT_INTERVAL,
+       OPT_EVERY, OPT_EXEC, OPT_BATCH, OPT_RETRIES, OPT_BACKOFF, OPT_DLQ };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -55,9 +80,31 @@ static const struct option longopts[] = {
 	{"key-delimiter", required_argument, NULL, 'K'},
 	{"format", required_argument, NULL, 'F'},
 	{"null-marker", required_argument, NULL, OPT_NULL},
+	{"group", required_argument, NULL, 'g'},
+	{"no-commit", no_argument, NULL, OPT_NO_COMMIT},
+	{"offset-reset", required_argument, NULL, OPT_RESET},
+	{"commit-interval", required_argument, NULL, OPT_INTERVAL},
+	{"commit-every", required_argument, NULL, OPT_EVERY},
+	{"verbose", no_argument, NULL, 'v'},
+	{"exec", required_argument, NULL, OPT_EXEC},
+	{"batch", required_argument, NULL, OPT_BATCH},
+	{"retries", required_argument, NULL, OPT_RETRIES},
+	{"retry-backoff", required_argument, NULL, OPT_BACKOFF},
+	{"dlq", required_argument, NULL, OPT_DLQ},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}
+};
+
+/* Everything one run needs, so the callbacks can reach it. */
+struct run {
+	struct mq_consumer c;
+	struct mq_printer pr;
+	struct mq_exec x;
+	bool exec;
+	int exec_rc;             /* outcome of the last --exec job */
+	struct mq_err exec_err;
+	uint64_t count, limit;
 };
 
 static void
@@ -104,65 +151,206 @@ parse_until(const char *s, struct mq_consumer_opts *o)
 	}
 }
 
-/* The default output: [key KDELIM] value DELIM. */
-static inline int
-put_plain(struct mq_out *o, const struct mq_record *r, const char *kdelim,
-	  size_t kdlen, const char *delim, size_t dlen, const char *null_marker,
-	  size_t nl)
+static int64_t
+duration_opt(const char *opt, const char *s, int64_t max)
 {
-	if (kdelim && ((r->key ? mq_out_put(o, r->key, r->klen) :
-			mq_out_put(o, null_marker, nl)) < 0 ||
-		       mq_out_put(o, kdelim, kdlen) < 0))
-		return -1;
-	if (r->value && dlen == 1 && o->len + r->vlen + 1 <= o->cap) {
-		/* The common case, without a library call for the delimiter. */
-		memcpy(o->buf + o->len, r->value, r->vlen);
-		o->buf[o->len + r->vlen] = (unsigned char)delim[0];
-		o->len += r->vlen + 1;
-		return 0;
-	}
-	if ((r->value ? mq_out_put(o, r->value, r->vlen) :
-	     mq_out_put(o, null_marker, nl)) < 0)
-		return -1;
-	return mq_out_put(o, delim, dlen);
+	struct mq_err e;
+	int64_t v;
+
+	if (mq_parse_duration(s, false, &v, &e) < 0)
+		cli_usage("%s: %s", opt, e.msg);
+	if (v > max)
+		cli_usage("%s: at most %lld ms", opt, (long long)max);
+	return v;
 }
 
-static inline int
-emit(struct mq_out *o, const struct mq_fmt *fmt, const char *format,
-     const struct mq_cpart *cp, const struct mq_record *r, const char *kdelim,
-     size_t kdlen, const char *delim, size_t dlen, const char *null_marker,
-     size_t nl)
+/* Runs the pending --exec job; r->exec_rc is mq_exec_run's outcome. */
+static int
+run_job(struct run *r)
 {
-	if (format)
-		return mq_fmt_render(fmt, o, cp->t->name, cp->partition, r,
-				     null_marker);
-	return put_plain(o, r, kdelim, kdlen, delim, dlen, null_marker, nl);
+	r->exec_rc = mq_exec_run(&r->x, &cli_stop, &r->exec_err);
+	return r->exec_rc;
 }
 
-/* A closed stdout ends the consumer quietly: the reader has had enough. */
+/*
+ * Before any commit, every message handed out must be out: written to
+ * stdout, or handled by the --exec command.  A failure stops the commit.
+ */
+static int
+flush_out(void *arg)
+{
+	struct run *r = arg;
+
+	if (!r->exec)
+		return mq_out_flush(&r->pr.out);
+	return run_job(r) == 0 ? 0 : -1;
+}
+
 static void
-out_error(void)
+notice(void *arg, const char *msg)
 {
-	if (errno == EPIPE)
-		exit(CLI_OK);
-	cli_die(CLI_ERROR, "cannot write to standard output: %s",
-		strerror(errno));
+	(void)arg;
+	cli_warn("%s", msg);
+}
+
+/*
+ * Leaves: commits what was delivered (the commit flushes first, and does
+ * not happen if the flush fails), reports why, exits.  Messages of an
+ * --exec job that did not succeed are not delivered: their partition's
+ * position goes back to the job's first offset.
+ */
+static _Noreturn void
+finish(struct run *r, int status, const char *why)
+{
+	struct mq_err e;
+
+	if (r->exec && r->x.cp && (r->x.n || r->exec_rc)) {
+		r->x.cp->r.next = r->x.n ? r->x.recs[0].offset
+					 : r->x.failed_offset;
+		r->x.n = 0;
+	}
+	if (r->c.o.group) {
+		if (mq_cgroup_commit(&r->c, &e) < 0 && !why &&
+		    e.code != EPIPE) {
+			why = e.msg;
+			status = CLI_ERROR;
+		}
+	} else if (!r->exec && mq_out_flush(&r->pr.out) < 0 &&
+		   errno != EPIPE && !why) {
+		why = "cannot write to standard output";
+		status = CLI_ERROR;
+	}
+	if (why)
+		cli_warn("%s", why);
+	mq_consumer_close(&r->c);
+	exit(status);
+}
+
+/* After an --exec job: go on, or stop. */
+static void
+after_job(struct run *r)
+{
+	char msg[700];
+
+	if (r->exec_rc == 0)
+		return;
+	/* Stopped by a signal, or our stdout was closed: quietly, undone. */
+	if (r->exec_rc == 3 || r->exec_rc == 4)
+		finish(r, CLI_OK, NULL);
+	if (r->exec_rc < 0)
+		finish(r, CLI_ERROR, r->exec_err.msg);
+	snprintf(msg, sizeof msg, "'%s' failed (%s) on '%s' partition %u "
+		 "offset %llu after %u attempt%s; its offset stays uncommitted",
+		 r->x.o.cmd, r->x.why, r->x.cp->t->name, r->x.cp->partition,
+		 (unsigned long long)r->x.failed_offset, r->x.attempts,
+		 r->x.attempts == 1 ? "" : "s");
+	finish(r, CLI_ERROR, msg);
+}
+
+/* One message handed out: print it, or queue it for the command. */
+static void
+deliver(struct run *r, struct mq_cpart *cp, const struct mq_record *rec)
+{
+	struct mq_err e;
+
+	if (!r->exec) {
+		if (mq_print(&r->pr, cp->t->name, cp->partition, rec) < 0)
+			finish(r, errno == EPIPE ? CLI_OK : CLI_ERROR,
+			       errno == EPIPE ? NULL :
+			       "cannot write to standard output");
+		return;
+	}
+	if (r->x.n && r->x.cp != cp) {
+		run_job(r);
+		after_job(r);
+	}
+	if (mq_exec_add(&r->x, cp, rec, &e) < 0)
+		finish(r, CLI_ERROR, e.msg);
+	if (r->x.n >= r->x.o.batch) {
+		run_job(r);
+		after_job(r);
+	}
+}
+
+static void
+consume(struct run *r, int watch_fd)
+{
+	struct mq_err e;
+
+	while (r->count < r->limit && !cli_stop) {
+		struct mq_cpart *cp;
+		struct mq_record rec;
+		int rc = mq_consumer_next(&r->c, &cp, &rec, &e);
+
+		if (rc == 0) {
+			uint64_t last = rec.offset;
+			deliver(r, cp, &rec);
+			r->count++;
+			if (r->exec || !mq_consumer_can_stream(&r->c, cp))
+				continue;
+			/* The rest of this batch, without the per-message
+			 * bookkeeping of mq_consumer_next. */
+			struct mq_rec_iter it = cp->r.it;
+			while (r->count < r->limit &&
+			       mq_rec_iter_next(&it, &rec) == 0) {
+				deliver(r, cp, &rec);
+				last = rec.offset;
+				r->count++;
+			}
+			mq_consumer_put_iter(&r->c, cp, &it, last + 1);
+			continue;
+		}
+		if (rc < 0) {
+			/* A commit inside the consumer flushed first. */
+			if (r->exec)
+				after_job(r);
+			if (e.code == EPIPE)
+				finish(r, CLI_OK, NULL);
+			finish(r, CLI_ERROR, e.msg);
+		}
+		if (flush_out(r) < 0) {
+			if (r->exec)
+				after_job(r);
+			finish(r, errno == EPIPE ? CLI_OK : CLI_ERROR,
+			       errno == EPIPE ? NULL :
+			       "cannot write to standard output");
+		}
+		if (rc == 1)
+			break;
+		rc = mq_consumer_wait(&r->c, watch_fd, &cli_stop, &e);
+		if (rc == 1)
+			finish(r, CLI_OK, NULL);  /* stdout closed */
+		if (rc < 0)
+			finish(r, CLI_ERROR, e.msg);
+	}
+	if (r->exec && !cli_stop) {
+		run_job(r);
+		after_job(r);
+	}
+	finish(r, CLI_OK, NULL);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct mq_consumer_opts o = {.whence = MQ_FROM_BEGINNING};
+	static struct run r;
+	struct mq_consumer_opts o = {
+		.whence = MQ_FROM_BEGINNING, .commit_ms = 1000,
+		.flush = flush_out, .notice = notice, .cb_arg = &r,
+	};
+	struct mq_exec_opts xo = {.backoff_ms = 100};
 	uint32_t *parts = calloc((size_t)argc, sizeof *parts);
-	const char *dir = NULL, *format = NULL, *null_marker = "";
+	const char *dir = NULL, *format = NULL, *dlq = NULL;
 	char *delim = NULL, *kdelim = NULL;
-	size_t dlen = 0, kdlen = 0, nl;
-	uint64_t count = 0, limit = UINT64_MAX;
-	bool nul = false;
+	size_t dlen = 0, kdlen = 0;
+	bool nul = false, group_opts = false, exec_opts = false;
 	struct mq_spool sp;
-	struct mq_consumer c;
-	struct mq_out out;
-	struct mq_fmt fmt = {0};
+	struct mq_topic dlq_topic;
+	struct mq_producer dlq_producer;
+	struct mq_producer_opts dpo = {.codec = -1, .partition = -1,
+				       .batch_bytes = 256 * 1024,
+				       .buffer_bytes = 1 << 20,
+				       .timestamp = -1};
 	struct mq_err e;
 	struct stat st;
 	int ch, watch_fd = -1;
@@ -170,7 +358,9 @@ main(int argc, char **argv)
 	cli_init(argv[0]);
 	if (!parts)
 		cli_die(CLI_ERROR, "out of memory");
-	while ((ch = getopt_long(argc, argv, ":d:p:o:c:fD:0K:F:hV", longopts,
+	r.limit = UINT64_MAX;
+	r.pr.null_marker = "";
+	while ((ch = getopt_long(argc, argv, ":d:p:o:c:fD:0K:F:g:vhV", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
@@ -179,7 +369,7 @@ main(int argc, char **argv)
 							MQ_MAX_PARTITIONS - 1);
 			break;
 		case 'o': parse_offset(optarg, &o); break;
-		case 'c': limit = cli_u64("-c", optarg, 1, UINT64_MAX); break;
+		case 'c': r.limit = cli_u64("-c", optarg, 1, UINT64_MAX); break;
 		case OPT_UNTIL: parse_until(optarg, &o); break;
 		case 'f': o.follow = true; break;
 		case 'D':
@@ -194,7 +384,60 @@ main(int argc, char **argv)
 				cli_usage("-K: %s", e.msg);
 			break;
 		case 'F': format = optarg; break;
-		case OPT_NULL: null_marker = optarg; break;
+		case OPT_NULL: r.pr.null_marker = optarg; break;
+		case 'g':
+			if (mq_group_name_check(optarg, &e) < 0)
+				cli_usage("%s", e.msg);
+			o.group = optarg;
+			break;
+		case OPT_NO_COMMIT: o.no_commit = group_opts = true; break;
+		case OPT_RESET:
+			group_opts = true;
+			if (!strcmp(optarg, "earliest"))
+				o.offset_reset = MQ_RESET_EARLIEST;
+			else if (!strcmp(optarg, "latest"))
+				o.offset_reset = MQ_RESET_LATEST;
+			else if (!strcmp(optarg, "error"))
+				o.offset_reset = MQ_RESET_ERROR;
+			else
+				cli_usage("bad --offset-reset '%s': use "
+					  "earliest, latest or error", optarg);
+			break;
+		case OPT_INTERVAL:
+			group_opts = true;
+			o.commit_ms = duration_opt("--commit-interval", optarg,
+						   86400000);
+			if (o.commit_ms < 10)
+				cli_usage("--commit-interval: at least 10ms");
+			break;
+		case OPT_EVERY:
+			group_opts = true;
+			o.commit_every = cli_u64("--commit-every", optarg, 1,
+						 UINT64_MAX);
+			break;
+		case 'v': o.verbose = true; break;
+		case OPT_EXEC: xo.cmd = optarg; break;
+		case OPT_BATCH:
+			exec_opts = xo.batched = true;
+			xo.batch = (uint32_t)cli_u64("--batch", optarg, 1,
+						     1000000);
+			break;
+		case OPT_RETRIES:
+			exec_opts = true;
+			xo.retries = (uint32_t)cli_u64("--retries", optarg, 0,
+						       1000000);
+			break;
+		case OPT_BACKOFF:
+			exec_opts = true;
+			xo.backoff_ms = duration_opt("--retry-backoff", optarg,
+						     3600000);
+			break;
+		case OPT_DLQ:
+			exec_opts = true;
+			if (mq_topic_name_check(optarg, &e) < 0)
+				cli_usage("--dlq: %s", e.msg);
+			dlq = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			free(parts);
@@ -208,11 +451,24 @@ main(int argc, char **argv)
 	if (format && (delim || nul || kdelim))
 		cli_usage("-F cannot be combined with -D, -0 or -K (write "
 			  "delimiters and %%k into the format)");
+	if (group_opts && !o.group)
+		cli_usage("--no-commit, --offset-reset and --commit-* need -g");
+	if (o.group && o.nparts)
+		cli_usage("-p cannot be combined with -g: the group assigns "
+			  "partitions");
+	if (exec_opts && !xo.cmd)
+		cli_usage("--batch, --retries, --retry-backoff and --dlq need "
+			  "--exec");
+	if (xo.cmd && (format || kdelim || strcmp(r.pr.null_marker, "")))
+		cli_usage("--exec cannot be combined with -F, -K or "
+			  "--null-marker");
+	if (xo.cmd && o.no_commit)
+		cli_usage("--exec cannot be combined with --no-commit");
 	if (!delim) {
 		delim = strdup(nul ? "" : "\n");
 		dlen = 1;
 	}
-	if (format && mq_fmt_compile(&fmt, format, &e) < 0)
+	if (format && mq_fmt_compile(&r.pr.fmt, format, &e) < 0)
 		cli_usage("%s", e.msg);
 	if (optind >= argc)
 		cli_usage("missing topic");
@@ -223,63 +479,31 @@ main(int argc, char **argv)
 		o.parts = parts;
 
 	cli_open_spool(&sp, dir, false, argv[optind]);
-	if (mq_consumer_open(&c, &sp, argv + optind, (size_t)(argc - optind),
+	if (dlq) {
+		if (mq_topic_open(&dlq_topic, &sp, dlq, &e) < 0)
+			cli_die(CLI_ERROR, "dead-letter topic: %s", e.msg);
+		if (mq_producer_init(&dlq_producer, &dlq_topic, &dpo, &e) < 0)
+			cli_fail(&e);
+		xo.dlq = &dlq_producer;
+	}
+	r.exec = xo.cmd != NULL;
+	xo.delim = delim;
+	xo.dlen = dlen;
+	xo.group = o.group;
+	mq_exec_init(&r.x, &xo);
+	r.pr.formatted = format != NULL;
+	r.pr.delim = delim;
+	r.pr.dlen = dlen;
+	r.pr.kdelim = kdelim;
+	r.pr.kdlen = kdlen;
+	r.pr.nl = strlen(r.pr.null_marker);
+	if (mq_out_init(&r.pr.out, 1) < 0)
+		cli_die(CLI_ERROR, "out of memory");
+	if (mq_consumer_open(&r.c, &sp, argv + optind, (size_t)(argc - optind),
 			     &o, &e) < 0)
 		cli_fail(&e);
-	if (mq_out_init(&out, 1) < 0)
-		cli_die(CLI_ERROR, "out of memory");
-	if (o.follow && fstat(1, &st) == 0 &&
+	if (o.follow && !r.exec && fstat(1, &st) == 0 &&
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		watch_fd = 1;
-	nl = strlen(null_marker);
-	while (count < limit && !cli_stop) {
-		struct mq_cpart *cp;
-		struct mq_record rec;
-		int rc = mq_consumer_next(&c, &cp, &rec, &e);
-
-		if (rc == 0) {
-			uint64_t last = rec.offset;
-			if (emit(&out, &fmt, format, cp, &rec, kdelim, kdlen,
-				 delim, dlen, null_marker, nl) < 0)
-				out_error();
-			count++;
-			if (!mq_consumer_can_stream(&c, cp))
-				continue;
-			/* The rest of this batch, without the per-message
-			 * bookkeeping of mq_consumer_next. */
-			struct mq_rec_iter it = cp->r.it;
-			while (count < limit &&
-			       mq_rec_iter_next(&it, &rec) == 0) {
-				if (emit(&out, &fmt, format, cp, &rec, kdelim,
-					 kdlen, delim, dlen, null_marker,
-					 nl) < 0)
-					out_error();
-				last = rec.offset;
-				count++;
-			}
-			mq_consumer_put_iter(&c, cp, &it, last + 1);
-			continue;
-		}
-		if (mq_out_flush(&out) < 0)
-			out_error();
-		if (rc == 1)
-			break;
-		if (rc < 0)
-			cli_fail(&e);
-		rc = mq_consumer_wait(&c, watch_fd, &cli_stop, &e);
-		if (rc == 1)
-			exit(CLI_OK);
-		if (rc < 0)
-			cli_fail(&e);
-	}
-	if (mq_out_flush(&out) < 0)
-		out_error();
-	mq_consumer_close(&c);
-	mq_spool_close(&sp);
-	mq_out_free(&out);
-	mq_fmt_free(&fmt);
-	free(parts);
-	free(delim);
-	free(kdelim);
-	return CLI_OK;
+	consume(&r, watch_fd);
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 
@@ -68,18 +67,6 @@ apply(struct mq_config *cfg, const struct opts *o)
 		cli_usage("%s", e.msg);
 }
 
-static void
-iso_time(int64_t ms, char *buf, size_t n)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 static bool
 numeric(const char *s)
 {
@@ -120,7 +107,7 @@ describe(struct mq_topic *tp, bool json, bool first)
 		if (mq_partition_info(&t, p, &pi, &e) < 0)
 			cli_fail(&e);
 		if (pi.recoveries)
-			iso_time(pi.last_recovery_ms, when, sizeof when);
+			mq_time_format(pi.last_recovery_ms, when, sizeof when);
 		if (json) {
 			printf("%s{\"partition\":%u,\"start_offset\":%llu,"
 			       "\"end_offset\":%llu,\"segments\":%llu,"

@@ -67,6 +67,8 @@ int64_t mq_mono_ms(void);
  */
 int mq_file_replace(int dirfd, const char *name, const void *data, size_t n,
 		    mode_t mode, struct mq_err *e);
+/* Removes name under dfd, a file or a whole tree, never following links. */
+int mq_rmtree(int dfd, const char *name);
 /* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
 int mq_file_read(int dirfd, const char *name, size_t max, char **out,
 		 size_t *len, struct mq_err *e);
@@ -91,6 +93,8 @@ int mq_parse_duration(const char *s, bool allow_neg, int64_t *out,
  * zone the time is local.
  */
 int mq_parse_time(const char *s, int64_t *out, struct mq_err *e);
+/* Formats epoch milliseconds as ISO-8601 UTC with milliseconds. */
+void mq_time_format(int64_t ms, char *buf, size_t n);
 /*
  * A delimiter with escapes \n \t \r \0 \\ \xNN; returns a malloc'd byte
  * string (may contain NUL) of at least one byte.
@@ -204,6 +208,112 @@ struct mq_pinfo {
 };
 int mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 		      struct mq_err *e);
+
+/* ---- group.c: consumer groups without a coordinator ---- */
+
+/* Group names follow the topic name rule. */
+int mq_group_name_check(const char *name, struct mq_err *e);
+/*
+ * Opens TOPIC/groups/GROUP (creating it, and members/, with create);
+ * ENOENT when the group has nothing on the topic.  The caller closes it.
+ */
+int mq_group_dir(struct mq_topic *t, const char *group, bool create,
+		 struct mq_err *e);
+
+/* A committed position: the next offset to consume, and its reset epoch. */
+struct mq_gpos {
+	uint64_t offset;
+	uint64_t epoch;
+	bool exists;
+};
+/* Parses an offset file's text; -1 if it is not "N\n[epoch E\n]". */
+int mq_group_parse(const char *text, struct mq_gpos *pos);
+/*
+ * Reads partition p's committed position (exists false when there is
+ * none); a damaged file is EBADMSG naming it (where: its directory, for
+ * messages).
+ */
+int mq_group_read(int gdir, const char *where, uint32_t p,
+		  struct mq_gpos *pos, struct mq_err *e);
+/* Takes the group's commit lock; close the returned fd to release it. */
+int mq_group_lock(int gdir, struct mq_err *e);
+/*
+ * Replaces the offset files of parts with pos (call under the lock): all
+ * are written and synced under temporary names, renamed, and the directory
+ * synced once.
+ */
+int mq_group_write(int gdir, const char *where, const uint32_t *parts,
+		   const struct mq_gpos *pos, size_t n, struct mq_err *e);
+/* Is partition p owned by a live member (and by whom)? */
+int mq_group_owner(int gdir, uint32_t p, char *owner, size_t n,
+		   bool *owned);
+/* Live members of the group on this topic. */
+int mq_group_members(int gdir, uint32_t *count);
+
+/* One live member of a group on one topic. */
+struct mq_member {
+	int gdir, mdir;
+	int fd;                  /* members/ID, flocked for our whole life */
+	char id[80];
+};
+int mq_member_join(struct mq_member *m, int gdir, struct mq_err *e);
+/* Counts live members (this one included), removing dead members' files. */
+int mq_member_live(struct mq_member *m, uint32_t *count, struct mq_err *e);
+void mq_member_leave(struct mq_member *m);
+/*
+ * Takes ownership of partition p without waiting: the fd of its flocked
+ * P.own (close it to give the partition back), or -1 with EWOULDBLOCK when
+ * another member owns it.
+ */
+int mq_member_claim(struct mq_member *m, uint32_t p, struct mq_err *e);
+
+/* ---- gadmin.c: what mq-group does ---- */
+
+/* One partition of a group on a topic. */
+struct mq_gpart {
+	uint32_t partition;
+	struct mq_gpos committed;
+	uint64_t start, end;     /* the partition's log */
+	uint64_t lag;            /* end - committed, or end - start without a
+				    commit inside the log */
+	bool owned;              /* a live member owns it */
+	char owner[80];
+};
+/* The group's rows on a topic; ENOENT when it has nothing there. */
+int mq_group_state(struct mq_topic *t, const char *group,
+		   struct mq_gpart **rows, size_t *n, uint32_t *members,
+		   struct mq_err *e);
+/* Sorted names of the spool's groups. */
+int mq_spool_groups(struct mq_spool *sp, char ***names, size_t *n,
+		    struct mq_err *e);
+/* Sorted topics where a group has state; ENOENT when it has none. */
+int mq_group_topics(struct mq_spool *sp, const char *group, char ***names,
+		    size_t *n, struct mq_err *e);
+/* Removes a group everywhere; EBUSY (nothing removed) if it has members. */
+int mq_group_delete(struct mq_spool *sp, const char *group,
+		    struct mq_err *e);
+
+enum { MQ_TO_EARLIEST, MQ_TO_LATEST, MQ_TO_OFFSET, MQ_TO_TIME, MQ_SHIFT };
+struct mq_reset {
+	int how;                 /* MQ_TO_..., MQ_SHIFT */
+	int64_t arg;             /* offset, time (ms) or shift */
+	const uint32_t *parts;   /* NULL: all partitions */
+	size_t nparts;
+	bool dry_run;
+};
+struct mq_reset_row {
+	uint32_t partition;
+	struct mq_gpos old;
+	uint64_t new_offset;
+};
+/*
+ * Moves the group's committed offsets on a topic, under its lock, bumping
+ * each epoch so running members follow.  An offset outside a partition's
+ * log is EINVAL and nothing is written.  With dry_run, only computes.
+ */
+int mq_group_reset(struct mq_topic *t, const char *group,
+		   const struct mq_reset *how, struct mq_reset_row **rows,
+		   size_t *n, struct mq_err *e);
 
 /* ---- hash.c: key partitioners ---- */
 
@@ -494,6 +604,12 @@ int mq_preader_seek(struct mq_preader *r, int whence, int64_t arg,
 static inline int mq_preader_next(struct mq_preader *r,
 				  struct mq_record *rec, struct mq_err *e);
 int mq_preader_next_slow(struct mq_preader *r, struct mq_record *rec,
+			 struct mq_err *e);
+/*
+ * The offset of the first message at or after ts (the end if there is
+ * none); leaves the reader positioned anywhere: seek it again.
+ */
+int mq_preader_offset_at(struct mq_preader *r, int64_t ts, uint64_t *off,
 			 struct mq_err *e);
 /* The offsets of the first stored message and of the end. */
 int mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,

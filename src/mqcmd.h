@@ -105,6 +105,44 @@ int mq_fmt_render(const struct mq_fmt *f, struct mq_out *o,
 		  const char *topic, uint32_t partition,
 		  const struct mq_record *r, const char *null_marker);
 
+/*
+ * What mq-consume writes for a message: the -F format, or [key KDELIM]
+ * value DELIM, with null_marker for a null key or value.
+ */
+struct mq_printer {
+	struct mq_out out;
+	struct mq_fmt fmt;
+	bool formatted;
+	const char *kdelim, *delim, *null_marker;
+	size_t kdlen, dlen, nl;
+};
+
+static inline int
+mq_print(struct mq_printer *pr, const char *topic, uint32_t partition,
+	 const struct mq_record *r)
+{
+	struct mq_out *o = &pr->out;
+
+	if (pr->formatted)
+		return mq_fmt_render(&pr->fmt, o, topic, partition, r,
+				     pr->null_marker);
+	if (pr->kdelim && ((r->key ? mq_out_put(o, r->key, r->klen) :
+			    mq_out_put(o, pr->null_marker, pr->nl)) < 0 ||
+			   mq_out_put(o, pr->kdelim, pr->kdlen) < 0))
+		return -1;
+	if (r->value && pr->dlen == 1 && o->len + r->vlen + 1 <= o->cap) {
+		/* The common case, without a library call for the delimiter. */
+		memcpy(o->buf + o->len, r->value, r->vlen);
+		o->buf[o->len + r->vlen] = (unsigned char)pr->delim[0];
+		o->len += r->vlen + 1;
+		return 0;
+	}
+	if ((r->value ? mq_out_put(o, r->value, r->vlen) :
+	     mq_out_put(o, pr->null_marker, pr->nl)) < 0)
+		return -1;
+	return mq_out_put(o, pr->delim, pr->dlen);
+}
+
 /* ---- producer.c: batching messages into partitions ---- */
 
 struct mq_producer_opts {
@@ -160,6 +198,11 @@ void mq_producer_clock(struct mq_producer *p);
 int mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
 		     const void *value, size_t vlen, size_t *size,
 		     struct mq_err *e);
+/* The same with headers of its own (pre-encoded), not the producer's. */
+int mq_producer_send_h(struct mq_producer *p, const void *key, size_t klen,
+		       const void *value, size_t vlen,
+		       const unsigned char *hdrs, size_t hlen,
+		       uint32_t nheaders, size_t *size, struct mq_err *e);
 /*
  * Milliseconds until the oldest unsent batch has lingered enough; -1: none.
  * The caller waits for input that long and appends when it times out.
@@ -178,10 +221,68 @@ int mq_producer_flush(struct mq_producer *p, struct mq_err *e);
 int mq_producer_finish(struct mq_producer *p, struct mq_err *e);
 void mq_producer_free(struct mq_producer *p);
 
+/* ---- exec.c: mq-consume --exec ---- */
+
+struct mq_cpart;
+struct mq_exec_opts {
+	const char *cmd;         /* run as sh -c CMD */
+	uint32_t batch;          /* messages per run (of one partition) */
+	bool batched;            /* --batch: each value followed by delim */
+	const char *delim;
+	size_t dlen;
+	uint32_t retries;        /* runs after the first failed one */
+	int64_t backoff_ms;      /* wait before the first retry, doubling */
+	struct mq_producer *dlq; /* dead-letter topic, or NULL: stop */
+	const char *group;
+};
+
+struct mq_exec_rec {
+	uint64_t offset;
+	int64_t ts;
+	size_t koff, klen, voff, vlen, hoff, hlen;
+	uint32_t nh;
+	bool has_key, has_value;
+};
+
+struct mq_exec {
+	struct mq_exec_opts o;
+	struct mq_cpart *cp;     /* the partition of the pending job */
+	struct mq_exec_rec *recs;
+	size_t n, ncap;
+	unsigned char *data;     /* copies of keys, values, headers */
+	size_t used, dcap;
+	unsigned char *input;    /* what the command reads */
+	size_t ilen, icap;
+	uint64_t runs, dead_lettered;
+	/* after a failure without a dead-letter topic: */
+	bool failed;
+	uint64_t failed_offset;  /* first offset of the failed job */
+	uint32_t attempts;
+	char why[64], code[32];
+};
+int mq_exec_init(struct mq_exec *x, const struct mq_exec_opts *o);
+void mq_exec_free(struct mq_exec *x);
+/* Adds a copy of a message of partition cp to the pending job. */
+int mq_exec_add(struct mq_exec *x, struct mq_cpart *cp,
+		const struct mq_record *r, struct mq_err *e);
+/*
+ * Runs the pending job: 0 when it succeeded or went to the dead-letter
+ * topic (the job is then empty), 1 when it failed for good (see failed_*),
+ * 3 when *stop was set before it succeeded, 4 when the command died of
+ * SIGPIPE because our standard output was closed, -1 on error.  In all
+ * but 0 the job stays undone (failed_offset is its first offset).
+ */
+int mq_exec_run(struct mq_exec *x, volatile sig_atomic_t *stop,
+		struct mq_err *e);
+
 /* ---- consumer.c: reading many partitions, optionally following ---- */
 
+enum { MQ_RESET_EARLIEST, MQ_RESET_LATEST, MQ_RESET_ERROR };
+#define MQ_REBALANCE_MS 200      /* members look at each other this often */
+
 struct mq_consumer_opts {
-	int whence;              /* enum mq_whence */
+	int whence;              /* enum mq_whence: where to start (without a
+				    group, or for partitions it never read) */
 	int64_t arg;
 	bool follow;
 	bool has_until;
@@ -189,6 +290,16 @@ struct mq_consumer_opts {
 	int64_t until;
 	const uint32_t *parts;   /* -p filter, or NULL for all */
 	size_t nparts;
+	/* consumer groups (cgroup.c) */
+	const char *group;       /* NULL: no group */
+	bool no_commit;          /* start at the group's offsets, never join */
+	int offset_reset;        /* MQ_RESET_: committed offset out of range */
+	int64_t commit_ms;       /* commit at least this often */
+	uint64_t commit_every;   /* ... and every this many messages (0: no) */
+	bool verbose;            /* report group events through notice */
+	int (*flush)(void *arg); /* writes out all delivered messages */
+	void (*notice)(void *arg, const char *msg);
+	void *cb_arg;            /* passed to flush and notice */
 };
 
 struct mq_cpart {
@@ -197,13 +308,20 @@ struct mq_cpart {
 	struct mq_preader r;
 	int wd;                  /* inotify watch, -1 if none */
 	bool idle;               /* at the end; waiting for an event */
-	bool done;               /* finished (--until) */
+	bool done;               /* finished (--until, or drained) */
+	int ownfd;               /* group: the flocked P.own, else -1 */
+	struct mq_gpos committed;/* group: what the offset file holds */
+	uint64_t start_next;     /* r.next when taken (nothing delivered) */
 };
 
 struct mq_ctopic {
 	struct mq_topic t;
 	int wd;
 	uint32_t known;          /* partitions set up so far */
+	int gdir;                /* group: TOPIC/groups/GROUP, or -1 */
+	char *gpath;             /* its path, for messages */
+	struct mq_member member;
+	bool joined;
 };
 
 struct mq_consumer {
@@ -215,6 +333,9 @@ struct mq_consumer {
 	size_t nparts;
 	size_t cur;
 	int ifd;                 /* inotify, -1 when not following */
+	int64_t next_commit, next_rebalance, next_tick, joined_ms;
+	uint64_t since_commit;   /* messages handed out since the last commit */
+	bool swept;              /* group without -f: took all free ones */
 };
 int mq_consumer_open(struct mq_consumer *c, struct mq_spool *sp,
 		     char *const *topics, size_t ntopics,
@@ -229,8 +350,10 @@ static inline int
 mq_consumer_next(struct mq_consumer *c, struct mq_cpart **part,
 		 struct mq_record *rec, struct mq_err *e)
 {
-	/* Fast path: the next record of the current partition's batch. */
-	if (c->cur < c->nparts && !c->o.has_until) {
+	/* Fast path: the next record of the current partition's batch
+	 * (unless --commit-every wants a commit first). */
+	if (c->cur < c->nparts && !c->o.has_until &&
+	    (!c->o.commit_every || c->since_commit < c->o.commit_every)) {
 		struct mq_cpart *cp = c->parts[c->cur];
 		struct mq_preader *r = &cp->r;
 		if (r->in_batch && !r->have_min_ts && r->it.min_off >= r->next &&
@@ -238,6 +361,7 @@ mq_consumer_next(struct mq_consumer *c, struct mq_cpart **part,
 			r->next = rec->offset + 1;
 			if (r->it.left == 0)
 				c->cur++;   /* partitions take turns by batch */
+			c->since_commit++;
 			*part = cp;
 			return 0;
 		}
@@ -255,8 +379,8 @@ mq_consumer_next(struct mq_consumer *c, struct mq_cpart **part,
 static inline bool
 mq_consumer_can_stream(const struct mq_consumer *c, const struct mq_cpart *cp)
 {
-	return !c->o.has_until && cp->r.in_batch && !cp->r.have_min_ts &&
-	       cp->r.it.min_off >= cp->r.next;
+	return !c->o.has_until && !c->o.commit_every && cp->r.in_batch &&
+	       !cp->r.have_min_ts && cp->r.it.min_off >= cp->r.next;
 }
 
 static inline void
@@ -277,5 +401,32 @@ mq_consumer_put_iter(struct mq_consumer *c, struct mq_cpart *cp,
 int mq_consumer_wait(struct mq_consumer *c, int watch_fd,
 		     volatile sig_atomic_t *stop, struct mq_err *e);
 void mq_consumer_close(struct mq_consumer *c);
+/* Adds partition p of ct, unpositioned (seek its reader); NULL on error. */
+struct mq_cpart *mq_consumer_add(struct mq_consumer *c, struct mq_ctopic *ct,
+				 uint32_t p, struct mq_err *e);
+/* Removes and frees a partition. */
+void mq_consumer_remove(struct mq_consumer *c, struct mq_cpart *cp);
+
+/* ---- cgroup.c: the consumer side of consumer groups ---- */
+
+/* Joins the group on every topic (or, with no_commit, reads its offsets). */
+int mq_cgroup_open(struct mq_consumer *c, struct mq_err *e);
+/*
+ * Positions a partition at the group's committed offset (or where -o says
+ * when there is none; a committed offset outside the log follows
+ * --offset-reset).
+ */
+int mq_cgroup_position(struct mq_consumer *c, struct mq_ctopic *ct,
+		       struct mq_cpart *cp, struct mq_err *e);
+/* Rebalances and commits when due (now, with force). */
+int mq_cgroup_tick(struct mq_consumer *c, bool force, struct mq_err *e);
+/* Flushes and commits every owned partition. */
+int mq_cgroup_commit(struct mq_consumer *c, struct mq_err *e);
+/* Does this member own every partition of its topics? */
+bool mq_cgroup_owns_all(const struct mq_consumer *c);
+/* Without -f at the end: takes every free partition (*took if any). */
+int mq_cgroup_sweep(struct mq_consumer *c, bool *took, struct mq_err *e);
+/* Gives every partition back and leaves (no commit: call commit first). */
+void mq_cgroup_close(struct mq_consumer *c);
 
 #endif

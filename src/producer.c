@@ -148,6 +148,16 @@ mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
 		 const void *value, size_t vlen, size_t *size,
 		 struct mq_err *e)
 {
+	return mq_producer_send_h(p, key, klen, value, vlen, p->o.headers,
+				  p->o.hlen, p->o.nheaders, size, e);
+}
+
+int
+mq_producer_send_h(struct mq_producer *p, const void *key, size_t klen,
+		   const void *value, size_t vlen, const unsigned char *hdrs,
+		   size_t hlen, uint32_t nheaders, size_t *size,
+		   struct mq_err *e)
+{
 	size_t max = (size_t)p->t->cfg.max_message_bytes;
 	uint32_t i;
 	struct mq_pslot *s;
@@ -165,8 +175,8 @@ mq_producer_send(struct mq_producer *p, const void *key, size_t klen,
 	 * messages may have filled too: try again there.  Each turn appends
 	 * one batch, and a record alone always fits, so this ends. */
 	while ((rc = mq_bb_try_add(&s->bb, p->batch_limit, max, p->now_ms,
-				   key, klen, value, vlen, p->o.headers,
-				   p->o.hlen, p->o.nheaders, size)) == 1) {
+				   key, klen, value, vlen, hdrs, hlen,
+				   nheaders, size)) == 1) {
 		if (flush_slot(p, i, e) < 0)
 			return -1;
 		if (!key && p->o.partition < 0) {

@@ -630,3 +630,21 @@ fail:
 	free(scratch);
 	return -1;
 }
+
+int
+mq_preader_offset_at(struct mq_preader *r, int64_t ts, uint64_t *off,
+		     struct mq_err *e)
+{
+	struct mq_record rec;
+	uint64_t start, end;
+	int rc;
+
+	if (mq_partition_bounds(r->pdir, r->limit, &start, &end, e) < 0 ||
+	    mq_preader_seek(r, MQ_FROM_TIME, ts, e) < 0)
+		return -1;
+	rc = mq_preader_next(r, &rec, e);
+	if (rc < 0)
+		return -1;
+	*off = rc == 0 ? rec.offset : end;
+	return 0;
+}

@@ -27,44 +27,6 @@
 #define CONFIG_MAX 8192
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-/* Removes name (a file or a whole tree) under dirfd, never following links. */
-static int
-rmtree(int dfd, const char *name)
-{
-	int fd = openat(dfd, name, DIR_FLAGS);
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
-
-	if (fd < 0) {
-		if (errno == ENOTDIR || errno == ELOOP)
-			return unlinkat(dfd, name, 0) < 0 && errno != ENOENT
-			       ? -1 : 0;
-		return errno == ENOENT ? 0 : -1;
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-			if (rmtree(dirfd(d), de->d_name) < 0)
-				rc = -1;
-		} else if (unlinkat(dirfd(d), de->d_name, 0) < 0 &&
-			   errno != ENOENT) {
-			rc = -1;
-		}
-	}
-	closedir(d);
-	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
-}
-
 static int
 touch(int dirfd, const char *name)
 {
@@ -151,7 +113,7 @@ mq_topic_create(struct mq_spool *sp, const char *name,
 	 * name plus a prefix would pass the file system's name limit. */
 	snprintf(tmp, sizeof tmp, "+new.%ld.%lld", (long)getpid(),
 		 (long long)mq_mono_ms());
-	rmtree(sp->fd, tmp);
+	mq_rmtree(sp->fd, tmp);
 	if (mkdirat(sp->fd, tmp, 0777) < 0)
 		return mq_err_sys(e, "cannot create topic '%s' in '%s'", name,
 				  sp->path);
@@ -189,7 +151,7 @@ mq_topic_create(struct mq_spool *sp, const char *name,
 fail_fd:
 	close(tfd);
 fail:
-	rmtree(sp->fd, tmp);
+	mq_rmtree(sp->fd, tmp);
 	return -1;
 }
 
@@ -315,7 +277,7 @@ mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e)
 		return -1;
 	snprintf(tmp, sizeof tmp, "+del.%ld.%lld", (long)getpid(),
 		 (long long)mq_mono_ms());
-	rmtree(sp->fd, tmp);
+	mq_rmtree(sp->fd, tmp);
 	if (renameat(sp->fd, name, sp->fd, tmp) < 0) {
 		if (errno == ENOENT)
 			return mq_err_set(e, ENOENT, "topic '%s' does not exist "
@@ -324,7 +286,7 @@ mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e)
 	}
 	if (fsync(sp->fd) < 0)
 		return mq_err_sys(e, "cannot sync spool '%s'", sp->path);
-	if (rmtree(sp->fd, tmp) < 0)
+	if (mq_rmtree(sp->fd, tmp) < 0)
 		return mq_err_sys(e, "topic '%s' deleted, but removing its "
 				  "files in '%s/%s' failed", name, sp->path,
 				  tmp);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bats
 # tests/docs.bats - the man pages in doc/ against the commands they
 # describe: SYNOPSIS against --help, every option, config key, describe
-# field and -F token documented, the spool page's example bytes against
-# what mq-produce really writes, and clean rendering by groff.
+# field, -F token, --exec variable and dead-letter header documented, the
+# spool page's example bytes against what mq-produce really writes, and
+# clean rendering by groff.
 
 load helper
 bats_require_minimum_version 1.5.0
 
 DOC="$BATS_TEST_DIRNAME/../doc"
-COMMANDS="mq-topic mq-produce mq-consume"
-PAGES="mq.7 mq-spool.5 mq-topic.1 mq-produce.1 mq-consume.1"
+COMMANDS="mq-topic mq-produce mq-consume mq-group"
+PAGES="mq.7 mq-spool.5 mq-topic.1 mq-produce.1 mq-consume.1 mq-group.1"
 
 # man_text PAGE [SECTION [tags]]: the text of a man page source (or of one
 # of its .SH sections; with "tags", only the tag lines of its .TP
@@ -152,6 +153,10 @@ check_options() {
 	check_help mq-consume
 }
 
+@test "mq-group --help prints the usage on stdout with status 0 and nothing on stderr" {
+	check_help mq-group
+}
+
 @test "the SYNOPSIS of mq-topic(1) is the Usage block of mq-topic --help, line for line" {
 	check_synopsis mq-topic
 }
@@ -164,6 +169,10 @@ check_options() {
 	check_synopsis mq-consume
 }
 
+@test "the SYNOPSIS of mq-group(1) is the Usage block of mq-group --help, line for line" {
+	check_synopsis mq-group
+}
+
 @test "every option that mq-topic --help lists is documented under OPTIONS in mq-topic(1)" {
 	check_options mq-topic
 }
@@ -174,6 +183,10 @@ check_options() {
 
 @test "every option that mq-consume --help lists is documented under OPTIONS in mq-consume(1)" {
 	check_options mq-consume
+}
+
+@test "every option that mq-group --help lists is documented under OPTIONS in mq-group(1)" {
+	check_options mq-group
 }
 
 @test "each command page has the sections NAME to SEE ALSO and EXIT STATUS lists 0, 1 and 2" {
@@ -196,6 +209,19 @@ check_options() {
 		done
 	done
 	assert_equal "${missing# }" ""
+}
+
+@test "mq-group(1) EXIT STATUS gives lag the monitoring-plugin statuses 0 to 3" {
+	local text word missing=""
+	text=$(man_text mq-group.1 "EXIT STATUS")
+	grep -qx 3 <<<"$text" || missing+=" 3"
+	for word in OK WARNING CRITICAL UNKNOWN; do
+		grep -q "^$word: " <<<"$text" || missing+=" $word"
+	done
+	assert_equal "${missing# }" ""
+	# ...which is what lag does: an unknown group is UNKNOWN (3).
+	run -3 mq-group lag nosuch
+	assert_output --regexp "^LAG UNKNOWN - "
 }
 
 @test "mq-topic(1) documents every config key with the default that describe shows" {
@@ -234,6 +260,61 @@ check_options() {
 	assert_success
 	for f in $(grep -oE '"[a-z_.]+":' <<<"$output" | tr -d '":' | sort -u); do
 		grep -qF -e "\"$f\"" <<<"$text" || missing+=" $f"
+	done
+	assert_equal "${missing# }" ""
+}
+
+@test "mq-group(1) DESCRIPTION names every column and JSON field that describe and reset print" {
+	mq-topic create -p 2 t
+	printf 'a\nb\n' | mq-produce t
+	mq-consume -g g -c 1 t >/dev/null
+	local text tags missing="" f
+	text=$(man_text mq-group.1 DESCRIPTION)
+	tags=$(man_text mq-group.1 DESCRIPTION tags)
+	# Each column of describe is the tag of a paragraph that explains it.
+	run mq-group describe g
+	assert_success
+	for f in $(head -n 1 <<<"$output"); do
+		grep -qE -e "(^|, )$f(,|\$)" <<<"$tags" || missing+=" $f"
+	done
+	run mq-group reset g t --to-earliest --dry-run
+	assert_success
+	assert_line --index 0 --regexp ' NEW-OFFSET \(dry run\)$'
+	for f in $(head -n 1 <<<"$output"); do
+		grep -qF -e "$f" <<<"$text" || missing+=" $f"
+	done
+	run mq-group describe --json g
+	assert_success
+	for f in $(grep -oE '"[a-z_]+":' <<<"$output" | tr -d '":' | sort -u); do
+		grep -qF -e "\"$f\"" <<<"$text" || missing+=" $f"
+	done
+	assert_equal "${missing# }" ""
+}
+
+@test "mq-consume(1) EXEC names every variable that --exec sets and every dead-letter header" {
+	mq-topic create t
+	mq-topic create dlq
+	printf 'k:v\n' | mq-produce -K: t
+	local text missing="" f
+	text=$(man_text mq-consume.1 EXEC tags)
+	# The variables the command sees that the caller did not set.
+	run --separate-stderr mq-consume -g g --batch 2 \
+		--exec 'env | sed -n "s/^\(MQ_[A-Z_]*\)=.*/\1/p"' t
+	assert_success
+	local vars
+	vars=$(grep -vxF -e "$(env | sed -n 's/^\(MQ_[A-Z_]*\)=.*/\1/p')" \
+		<<<"$output")
+	[ "$(wc -w <<<"$vars")" -ge 9 ]
+	for f in $vars; do
+		grep -qE -e "(^|, )$f(,|\$)" <<<"$text" || missing+=" $f"
+	done
+	run --separate-stderr mq-consume -g g2 --exec 'exit 3' --dlq dlq t
+	assert_success
+	run mq-consume -F '%h\n' dlq
+	assert_success
+	[ -n "$output" ]
+	for f in $(tr ',' '\n' <<<"$output" | cut -d= -f1); do
+		grep -qE -e "(^|, )$f(,|\$)" <<<"$text" || missing+=" $f"
 	done
 	assert_equal "${missing# }" ""
 }
