@@ -190,12 +190,37 @@ mq_group_lock(int gdir, struct mq_err *e)
 	return fd;
 }
 
+/*
+ * Offset files are only ever written under the group lock, so a temporary
+ * one seen while holding it was left by a writer that died: remove it.
+ */
+static void
+remove_leftovers(int gdir)
+{
+	int fd = openat(gdir, ".", DIR_FLAGS);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' &&
+		    strstr(de->d_name, ".tmp."))
+			unlinkat(gdir, de->d_name, 0);
+	closedir(d);
+}
+
 int
 mq_group_write(int gdir, const char *where, const uint32_t *parts,
 	       const struct mq_gpos *pos, size_t n, struct mq_err *e)
 {
 	char name[16], tmp[40], text[64];
 	size_t i;
+
+	remove_leftovers(gdir);
 
 	/* Write and sync every new file first, then publish them all. */
 	for (i = 0; i < n; i++) {

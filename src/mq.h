@@ -240,7 +240,8 @@ int mq_group_lock(int gdir, struct mq_err *e);
 /*
  * Replaces the offset files of parts with pos (call under the lock): all
  * are written and synced under temporary names, renamed, and the directory
- * synced once.
+ * synced once.  Temporary files that writers killed midway left are
+ * removed first.
  */
 int mq_group_write(int gdir, const char *where, const uint32_t *parts,
 		   const struct mq_gpos *pos, size_t n, struct mq_err *e);

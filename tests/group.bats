@@ -740,3 +740,14 @@ two_by_ten() {
 	printf '4\n' | cmp - "$(ofile t1 0)"
 	printf '5\n' | cmp - "$(ofile t2 1)"
 }
+
+@test "a commit removes temporary offset files that a killed writer left" {
+	mq-topic create t
+	seq 1 5 | mq-produce t
+	mkdir -p "$MQ_SPOOL/t/groups/g"
+	echo 3 >"$MQ_SPOOL/t/groups/g/0.tmp.99999"
+	run -0 mq-consume -g g t
+	assert_output "$(seq 1 5)"
+	assert_equal "$(cat "$MQ_SPOOL/t/groups/g/0")" 5
+	assert_not_exist "$MQ_SPOOL/t/groups/g/0.tmp.99999"
+}

@@ -278,8 +278,8 @@ bench_ratio() {  # bench_ratio A B: A / B
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.6f\n", a / b }'
 }
 
-bench_rate() {  # bench_rate COUNT SECONDS: COUNT per second
-	[ -n "$2" ] || return 0
+bench_rate() {  # bench_rate COUNT SECONDS: COUNT per second ("" without both)
+	[ -n "$1" ] && [ -n "$2" ] || return 0
 	awk -v c="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.6f\n", c / t }'
 }
 
