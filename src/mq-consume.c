@@ -105,6 +105,12 @@ struct run {
 	int exec_rc;             /* outcome of the last --exec job */
 	struct mq_err exec_err;
 	uint64_t count, limit;
+	/* Owned here so they stay reachable until exit (finish exits). */
+	uint32_t *parts;
+	char *delim, *kdelim;
+	struct mq_spool sp;
+	struct mq_topic dlq_topic;
+	struct mq_producer dlq;
 };
 
 static void
@@ -339,14 +345,11 @@ main(int argc, char **argv)
 		.flush = flush_out, .notice = notice, .cb_arg = &r,
 	};
 	struct mq_exec_opts xo = {.backoff_ms = 100};
-	uint32_t *parts = calloc((size_t)argc, sizeof *parts);
+	uint32_t *parts = r.parts = calloc((size_t)argc, sizeof *parts);
 	const char *dir = NULL, *format = NULL, *dlq = NULL;
 	char *delim = NULL, *kdelim = NULL;
 	size_t dlen = 0, kdlen = 0;
 	bool nul = false, group_opts = false, exec_opts = false;
-	struct mq_spool sp;
-	struct mq_topic dlq_topic;
-	struct mq_producer dlq_producer;
 	struct mq_producer_opts dpo = {.codec = -1, .partition = -1,
 				       .batch_bytes = 256 * 1024,
 				       .buffer_bytes = 1 << 20,
@@ -478,13 +481,15 @@ main(int argc, char **argv)
 	if (o.nparts)
 		o.parts = parts;
 
-	cli_open_spool(&sp, dir, false, argv[optind]);
+	r.delim = delim;
+	r.kdelim = kdelim;
+	cli_open_spool(&r.sp, dir, false, argv[optind]);
 	if (dlq) {
-		if (mq_topic_open(&dlq_topic, &sp, dlq, &e) < 0)
+		if (mq_topic_open(&r.dlq_topic, &r.sp, dlq, &e) < 0)
 			cli_die(CLI_ERROR, "dead-letter topic: %s", e.msg);
-		if (mq_producer_init(&dlq_producer, &dlq_topic, &dpo, &e) < 0)
+		if (mq_producer_init(&r.dlq, &r.dlq_topic, &dpo, &e) < 0)
 			cli_fail(&e);
-		xo.dlq = &dlq_producer;
+		xo.dlq = &r.dlq;
 	}
 	r.exec = xo.cmd != NULL;
 	xo.delim = delim;
@@ -499,8 +504,8 @@ main(int argc, char **argv)
 	r.pr.nl = strlen(r.pr.null_marker);
 	if (mq_out_init(&r.pr.out, 1) < 0)
 		cli_die(CLI_ERROR, "out of memory");
-	if (mq_consumer_open(&r.c, &sp, argv + optind, (size_t)(argc - optind),
-			     &o, &e) < 0)
+	if (mq_consumer_open(&r.c, &r.sp, argv + optind,
+			     (size_t)(argc - optind), &o, &e) < 0)
 		cli_fail(&e);
 	if (o.follow && !r.exec && fstat(1, &st) == 0 &&
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
