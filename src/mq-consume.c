@@ -295,15 +295,29 @@ consume(struct run *r, int watch_fd)
 			if (r->exec || !mq_consumer_can_stream(&r->c, cp))
 				continue;
 			/* The rest of this batch, without the per-message
-			 * bookkeeping of mq_consumer_next. */
+			 * bookkeeping of mq_consumer_next, on local copies
+			 * (stores into the output buffer could alias r's
+			 * fields and force reloads); written back before
+			 * anything else looks at them. */
 			struct mq_rec_iter it = cp->r.it;
-			while (r->count < r->limit &&
+			struct mq_printer pr = r->pr;
+			uint64_t count = r->count, limit = r->limit;
+			int wr = 0;
+			while (count < limit &&
 			       mq_rec_iter_next(&it, &rec) == 0) {
-				deliver(r, cp, &rec);
+				if ((wr = mq_print(&pr, cp->t->name,
+						   cp->partition, &rec)) < 0)
+					break;
 				last = rec.offset;
-				r->count++;
+				count++;
 			}
+			r->pr = pr;
+			r->count = count;
 			mq_consumer_put_iter(&r->c, cp, &it, last + 1);
+			if (wr < 0)
+				finish(r, errno == EPIPE ? CLI_OK : CLI_ERROR,
+				       errno == EPIPE ? NULL :
+				       "cannot write to standard output");
 			continue;
 		}
 		if (rc < 0) {
