@@ -144,9 +144,12 @@ mq_bb_init(struct mq_bb *b)
 void
 mq_bb_free(struct mq_bb *b)
 {
+	bool sparse = b->sparse;
+
 	free(b->buf);
 	free(b->zbuf);
 	mq_bb_init(b);
+	b->sparse = sparse;
 }
 
 void
@@ -164,7 +167,8 @@ body_size(const struct mq_bb *b, int64_t ts, size_t klen, size_t vlen,
 {
 	int64_t base_ts = b->count ? b->base_ts : ts;
 
-	return mq_uvarint_size(mq_zigzag((int64_t)((uint64_t)ts -
+	return (b->sparse ? mq_uvarint_size(b->pending_delta) : 0) +
+	       mq_uvarint_size(mq_zigzag((int64_t)((uint64_t)ts -
 						   (uint64_t)base_ts))) +
 	       mq_uvarint_size((uint64_t)klen + 1) + klen +
 	       mq_uvarint_size((uint64_t)vlen + 1) + vlen +
@@ -205,6 +209,8 @@ encode(struct mq_bb *b, size_t body, int64_t ts, const void *key,
 	}
 	p = b->buf + b->len;
 	p += mq_put_uvarint(p, body);
+	if (b->sparse)
+		p += mq_put_uvarint(p, b->pending_delta);
 	p += mq_put_uvarint(p, mq_zigzag((int64_t)((uint64_t)ts -
 						   (uint64_t)b->base_ts)));
 	if (key) {
@@ -236,6 +242,23 @@ mq_bb_add(struct mq_bb *b, int64_t ts, const void *key, size_t klen,
 {
 	return encode(b, body_size(b, ts, klen, vlen, hlen, nheaders), ts, key,
 		      klen, value, vlen, hdrs, hlen, nheaders);
+}
+
+int
+mq_bb_add_at(struct mq_bb *b, uint64_t offset, int64_t ts, const void *key,
+	     size_t klen, const void *value, size_t vlen,
+	     const unsigned char *hdrs, size_t hlen, uint32_t nheaders)
+{
+	if (b->count == 0)
+		b->first_offset = offset;
+	else if (offset <= b->last_offset)
+		return errno = EINVAL, -1;
+	b->pending_delta = offset - b->first_offset;
+	if (mq_bb_add(b, ts, key, klen, value, vlen, hdrs, hlen,
+		      nheaders) < 0)
+		return -1;
+	b->last_offset = offset;
+	return 0;
 }
 
 int
@@ -336,13 +359,14 @@ mq_bb_seal(struct mq_bb *b, int codec, struct mq_codec *cz, struct mq_err *e)
 	mq_put32(h + 4, (uint32_t)b->outlen);
 	mq_put64(h + 8, 0);
 	mq_put64(h + 16, 0);
-	mq_put32(h + 24, b->count - 1);
+	mq_put32(h + 24, b->sparse ? (uint32_t)(b->last_offset - b->first_offset)
+				   : b->count - 1);
 	mq_put32(h + 28, b->count);
 	mq_put64(h + 32, (uint64_t)b->base_ts);
 	mq_put64(h + 40, (uint64_t)b->max_ts);
 	mq_put32(h + 48, (uint32_t)raw);
 	h[52] = (unsigned char)codec;
-	h[53] = MQ_BATCH_DENSE;
+	h[53] = b->sparse ? 0 : MQ_BATCH_DENSE;
 	h[54] = h[55] = 0;
 	b->payload_hash = XXH3_64bits(h + MQ_BATCH_HDR,
 				      b->outlen - MQ_BATCH_HDR);

@@ -125,6 +125,14 @@ send_one(struct run *r, struct mq_input *in, const unsigned char *m,
 		val = NULL;
 	if (mq_producer_send(&r->p, key, klen, val, vlen, &size, &e) == 0)
 		return;
+	if (e.code == EDESTADDRREQ) {
+		snprintf(where, sizeof where, "message %llu at byte %llu of "
+			 "'%s' has no key, and topic '%s' is compacted "
+			 "(cleanup.policy=compact): every message needs a key",
+			 (unsigned long long)in->msgno, (unsigned long long)at,
+			 in->name, r->p.t->name);
+		fail(r, "%s", where);
+	}
 	if (e.code == EMSGSIZE) {
 		snprintf(where, sizeof where, "message %llu at byte %llu of "
 			 "'%s' is %zu bytes, over max.message.bytes (%lld)",

@@ -1,13 +1,16 @@
 /*
- * mq-topic - create, list, describe, alter and delete topics.
+ * mq-topic - create, list, describe, alter and delete topics; export
+ * them as tar archives and import them back.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -17,6 +20,8 @@ static const char usage_text[] =
 "       mq-topic [-d DIR] describe [TOPIC...] [--json]\n"
 "       mq-topic [-d DIR] alter TOPIC [-p N] [-c KEY=VALUE]...\n"
 "       mq-topic [-d DIR] delete TOPIC [--if-exists]\n"
+"       mq-topic [-d DIR] export TOPIC [-o FILE]\n"
+"       mq-topic [-d DIR] import FILE [--as NAME]\n"
 "       mq-topic --help | --version\n"
 "\n"
 "  -d, --spool DIR       the spool (default $MQ_SPOOL, else ~/.mq)\n"
@@ -29,10 +34,13 @@ static const char usage_text[] =
 "      --if-not-exists   create: succeed if the topic exists\n"
 "      --if-exists       delete: succeed if the topic does not exist\n"
 "      --json            describe: print JSON\n"
+"  -o, --output FILE     export: write to FILE, which ends in .tar, .tar.gz\n"
+"                        or .tar.zst (default: a tar on standard output)\n"
+"      --as NAME         import: create the topic as NAME\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n";
 
-enum { OPT_IF_NOT_EXISTS = 256, OPT_IF_EXISTS, OPT_JSON };
+enum { OPT_IF_NOT_EXISTS = 256, OPT_IF_EXISTS, OPT_JSON, OPT_AS };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -41,6 +49,8 @@ static const struct option longopts[] = {
 	{"if-not-exists", no_argument, NULL, OPT_IF_NOT_EXISTS},
 	{"if-exists", no_argument, NULL, OPT_IF_EXISTS},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"output", required_argument, NULL, 'o'},
+	{"as", required_argument, NULL, OPT_AS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}
@@ -48,6 +58,7 @@ static const struct option longopts[] = {
 
 struct opts {
 	const char *dir, *partitions;
+	const char *output, *as;
 	char **configs;
 	size_t nconfigs;
 	bool if_not_exists, if_exists, json;
@@ -146,10 +157,11 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	struct mq_topic t;
 	struct mq_config cfg;
 	struct mq_err e;
-	char **names;
+	char **names, name[256];
 	size_t n;
+	bool import = strcmp(cmd, "import") == 0;
 
-	if (cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0,
+	if (cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0 || import,
 			   nargs && !o->if_exists ? args[0] : NULL) < 0) {
 		/* No spool yet: nothing to list, describe or delete. */
 		if (o->json)
@@ -173,6 +185,16 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	} else if (strcmp(cmd, "delete") == 0) {
 		if (mq_topic_delete(&sp, args[0], &e) < 0 &&
 		    !(e.code == ENOENT && o->if_exists))
+			cli_fail(&e);
+	} else if (strcmp(cmd, "export") == 0) {
+		if (mq_topic_open(&t, &sp, args[0], &e) < 0)
+			cli_fail(&e);
+		if (mq_topic_export(&t, STDOUT_FILENO, o->output, &e) < 0)
+			cli_fail(&e);
+		mq_topic_close(&t);
+	} else if (import) {
+		if (mq_topic_import(&sp, strcmp(args[0], "-") ? args[0] : NULL,
+				    o->as, name, &e) < 0)
 			cli_fail(&e);
 	} else if (strcmp(cmd, "list") == 0) {
 		if (mq_spool_topics(&sp, &names, &n, &e) < 0)
@@ -224,7 +246,7 @@ main(int argc, char **argv)
 	o.configs = calloc((size_t)argc, sizeof *o.configs);
 	if (!o.configs)
 		cli_die(CLI_ERROR, "out of memory");
-	while ((c = getopt_long(argc, argv, ":d:p:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:p:c:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': o.dir = optarg; break;
 		case 'p': o.partitions = optarg; break;
@@ -232,6 +254,8 @@ main(int argc, char **argv)
 		case OPT_IF_NOT_EXISTS: o.if_not_exists = true; break;
 		case OPT_IF_EXISTS: o.if_exists = true; break;
 		case OPT_JSON: o.json = true; break;
+		case 'o': o.output = optarg; break;
+		case OPT_AS: o.as = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			free(o.configs);
@@ -241,15 +265,16 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		cli_usage("missing command: create, list, describe, alter or "
-			  "delete");
+		cli_usage("missing command: create, list, describe, alter, "
+			  "delete, export or import");
 	cmd = argv[optind++];
 	nargs = argc - optind;
 	if (strcmp(cmd, "create") && strcmp(cmd, "list") &&
 	    strcmp(cmd, "describe") && strcmp(cmd, "alter") &&
-	    strcmp(cmd, "delete"))
+	    strcmp(cmd, "delete") && strcmp(cmd, "export") &&
+	    strcmp(cmd, "import"))
 		cli_usage("unknown command '%s': use create, list, describe, "
-			  "alter or delete", cmd);
+			  "alter, delete, export or import", cmd);
 	if ((o.partitions || o.nconfigs) && strcmp(cmd, "create") &&
 	    strcmp(cmd, "alter"))
 		cli_usage("-p and -c apply to create and alter only");
@@ -259,17 +284,42 @@ main(int argc, char **argv)
 		cli_usage("--if-exists applies to delete only");
 	if (o.json && strcmp(cmd, "describe"))
 		cli_usage("--json applies to describe only");
+	if (o.output && strcmp(cmd, "export"))
+		cli_usage("-o applies to export only");
+	if (o.as && strcmp(cmd, "import"))
+		cli_usage("--as applies to import only");
 	if (strcmp(cmd, "list") == 0 && nargs)
 		cli_usage("list takes no arguments");
 	if ((!strcmp(cmd, "create") || !strcmp(cmd, "alter") ||
-	     !strcmp(cmd, "delete")) && nargs != 1)
+	     !strcmp(cmd, "delete") || !strcmp(cmd, "export")) && nargs != 1)
 		cli_usage("%s takes exactly one topic", cmd);
+	if (!strcmp(cmd, "import") && nargs != 1)
+		cli_usage("import takes exactly one archive (- for standard "
+			  "input)");
 	if (!strcmp(cmd, "alter") && !o.partitions && !o.nconfigs)
 		cli_usage("alter needs -p or -c");
-	for (int i = optind; i < argc; i++) {
+	for (int i = optind; i < argc && strcmp(cmd, "import"); i++) {
 		struct mq_err e;
 		if (mq_topic_name_check(argv[i], &e) < 0)
 			cli_usage("%s", e.msg);
+	}
+	if (o.as) {
+		struct mq_err e;
+		if (mq_topic_name_check(o.as, &e) < 0)
+			cli_usage("%s", e.msg);
+	}
+	if (!strcmp(cmd, "export") && (!o.output || !strcmp(o.output, "-"))) {
+		o.output = NULL;
+		if (isatty(STDOUT_FILENO))
+			cli_usage("refusing to write an archive to a terminal "
+				  "(use -o FILE)");
+	}
+	/* An export or import can take long, and nothing here watches
+	 * cli_stop: let ^C end it.  What it leaves is a temporary file or
+	 * directory, never a half archive or topic under its name. */
+	if (!strcmp(cmd, "export") || !strcmp(cmd, "import")) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 	}
 	c = run(cmd, argv + optind, nargs, &o);
 	free(o.configs);

@@ -73,6 +73,11 @@ int mq_rmtree(int dfd, const char *name);
 int mq_file_read(int dirfd, const char *name, size_t max, char **out,
 		 size_t *len, struct mq_err *e);
 
+/* ---- failpoint.c: crash injection for tests ---- */
+
+/* Dies of SIGKILL here if MQ_FAILPOINT names this point (NAME[:N]). */
+void mq_failpoint(const char *name);
+
 /* ---- parse.c: strict parsing of numbers, sizes, durations, times ---- */
 
 /* Decimal integer in [min, max]; no sign for u64, no spaces, no junk. */
@@ -316,6 +321,57 @@ int mq_group_reset(struct mq_topic *t, const char *group,
 		   const struct mq_reset *how, struct mq_reset_row **rows,
 		   size_t *n, struct mq_err *e);
 
+/* ---- archive.c: tar archives through libarchive ---- */
+
+struct mq_archive;
+/*
+ * Starts DIR/NAME.SUFFIX, written as DIR/NAME.SUFFIX.tmp.PID until
+ * mq_archive_close; SUFFIX is .tar, .tar.gz or .tar.zst (the filter
+ * follows it).  EINVAL for another suffix.
+ */
+int mq_archive_create(struct mq_archive **a, const char *dir,
+		      const char *name, const char *suffix, struct mq_err *e);
+/* Adds the file name under dirfd (never following links) as entry. */
+int mq_archive_add_file(struct mq_archive *a, int dirfd, const char *name,
+			const char *entry, struct mq_err *e);
+/* Adds the first len bytes of an open file as entry. */
+int mq_archive_add_fd(struct mq_archive *a, int fd, uint64_t len,
+		      const char *entry, struct mq_err *e);
+/* Starts an uncompressed tar archive written to an open fd (what: its
+ * name in messages); close does not sync or rename it. */
+int mq_archive_open_fd(struct mq_archive **a, int fd, const char *what,
+		       struct mq_err *e);
+/*
+ * Finishes, syncs and renames the archive into place, syncs DIR.  The
+ * handle is freed whether it succeeds or not.
+ */
+int mq_archive_close(struct mq_archive *a, struct mq_err *e);
+/* Throws away an unfinished archive (its temporary file too). */
+void mq_archive_abort(struct mq_archive *a);
+/* The archive's final path (valid until close or abort). */
+const char *mq_archive_path(const struct mq_archive *a);
+
+/* ---- export.c: a topic as a tar archive ---- */
+
+/*
+ * Writes a consistent snapshot of topic t as a tar archive: its config,
+ * every segment up to what was written when the snapshot was taken (with
+ * their indexes) and its groups' committed offsets.  Producers go on
+ * meanwhile.  Written to path (compression by its suffix .tar, .tar.gz,
+ * .tar.zst) or, when path is NULL, uncompressed to fd.
+ */
+int mq_topic_export(struct mq_topic *t, int fd, const char *path,
+		    struct mq_err *e);
+/*
+ * Recreates an exported topic in sp from the archive at path (standard
+ * input when path is NULL), named as (or as in the archive when as is
+ * NULL; the name used goes to name, 256 bytes).  Every batch of
+ * every segment is verified before the topic appears (atomically, like
+ * mq_topic_create); EEXIST if a topic of that name exists.
+ */
+int mq_topic_import(struct mq_spool *sp, const char *path, const char *as,
+		    char *name, struct mq_err *e);
+
 /* ---- hash.c: key partitioners ---- */
 
 enum mq_partitioner { MQ_PART_XXH3 = 0, MQ_PART_MURMUR2 = 1 };
@@ -408,6 +464,10 @@ struct mq_bb {
 	unsigned char *zbuf;
 	size_t zcap;
 	uint64_t payload_hash;
+	/* sparse batches (compaction): records keep their own offsets */
+	bool sparse;
+	uint64_t first_offset, last_offset;
+	uint64_t pending_delta;  /* the offset delta of the record being added */
 };
 void mq_bb_init(struct mq_bb *b);
 void mq_bb_free(struct mq_bb *b);
@@ -436,6 +496,15 @@ int mq_bb_try_add(struct mq_bb *b, size_t limit, size_t max, int64_t ts,
 		  const void *key, size_t klen, const void *value, size_t vlen,
 		  const unsigned char *hdrs, size_t hlen, uint32_t nheaders,
 		  size_t *size);
+/*
+ * Appends a record with its own offset to a sparse batch (mq_bb_init then
+ * set sparse): offsets must rise; the batch's base offset is the first
+ * record's, and mq_bb_seal writes it without the dense flag.  Stamp it
+ * with b->first_offset.
+ */
+int mq_bb_add_at(struct mq_bb *b, uint64_t offset, int64_t ts,
+		 const void *key, size_t klen, const void *value, size_t vlen,
+		 const unsigned char *hdrs, size_t hlen, uint32_t nheaders);
 /* Encodes headers once for many records; malloc'd result. */
 int mq_headers_encode(const struct mq_header *h, size_t n,
 		      unsigned char **out, size_t *len);
@@ -496,6 +565,24 @@ struct mq_scan {
 int mq_seg_scan(int fd, uint64_t base, uint64_t pos, uint64_t limit,
 		unsigned char **scratch, size_t *scratch_cap,
 		struct mq_scan *s, struct mq_err *e);
+
+/*
+ * The largest timestamp in a segment: its last time index entry, then a
+ * walk over the batch headers after it (from the start if the index is
+ * stale).  INT64_MIN for an empty segment.
+ */
+int mq_seg_max_ts(int pdir, uint64_t base, uint64_t limit, int64_t *max_ts,
+		  struct mq_err *e);
+
+/*
+ * Finishes what an interrupted mq-compact left in a partition directory
+ * (a BASE.log.swap is complete: its .swap files replace the originals)
+ * and removes the rest (.cleaned, .cleaning and other .swap files, index
+ * files without their log).  Call holding P/clean; the _if_idle form takes
+ * it without waiting and does nothing if a compaction is running.
+ */
+int mq_compact_recover(int pdir, struct mq_err *e);
+int mq_compact_recover_if_idle(int pdir, struct mq_err *e);
 
 /* ---- head.c: the partition head state kept in P/lock ---- */
 

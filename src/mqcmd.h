@@ -221,6 +221,46 @@ int mq_producer_flush(struct mq_producer *p, struct mq_err *e);
 int mq_producer_finish(struct mq_producer *p, struct mq_err *e);
 void mq_producer_free(struct mq_producer *p);
 
+/* ---- compact.c: retention and compaction, as mq-compact does them ---- */
+
+struct mq_compact_opts {
+	int64_t now_ms;          /* "now" for retention.ms, lags and tombstones */
+	size_t memory;           /* bytes for the key map (24 a key) */
+	bool dry_run;            /* plan and count, change nothing */
+	void (*progress)(void *arg, uint64_t bytes);  /* bytes read so far */
+	void *cb_arg;
+};
+
+struct mq_compact_stats {
+	uint64_t deleted_segments, deleted_bytes, deleted_messages;
+	uint64_t cleaned_segments;   /* rewritten or emptied */
+	uint64_t bytes_in, bytes_out;  /* compacted segments before, after */
+	uint64_t messages_in;        /* records in the compacted segments */
+	uint64_t superseded;         /* records dropped for a later value */
+	uint64_t tombstones_removed;
+	uint64_t keys, passes;
+};
+
+struct mq_cplan;
+/*
+ * Plans and prepares the retention and compaction of partition p: takes
+ * P/clean (EBUSY if another process compacts it), finishes or rolls back a
+ * killed run, and writes the cleaned segments under temporary names.
+ * Nothing visible changes until mq_compact_apply.
+ */
+int mq_compact_prepare(struct mq_topic *t, uint32_t p,
+		       const struct mq_compact_opts *o, struct mq_cplan **plan,
+		       struct mq_compact_stats *st, struct mq_err *e);
+/* Does the plan delete or rewrite anything? */
+bool mq_compact_has_work(const struct mq_cplan *pl);
+/* Adds the original files of what the plan deletes or rewrites. */
+int mq_compact_archive(struct mq_cplan *pl, struct mq_archive *a,
+		       struct mq_err *e);
+/* Deletes expired segments and swaps the cleaned ones in. */
+int mq_compact_apply(struct mq_cplan *pl, struct mq_err *e);
+/* Removes what was not applied, unlocks, frees. */
+void mq_compact_release(struct mq_cplan *pl);
+
 /* ---- exec.c: mq-consume --exec ---- */
 
 struct mq_cpart;

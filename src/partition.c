@@ -253,6 +253,10 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 	uint64_t start_off;
 	uint64_t limit = (uint64_t)w->cfg->max_message_bytes;
 
+	/* What an interrupted mq-compact left is finished or rolled back
+	 * first (unless one is running). */
+	if (mq_compact_recover_if_idle(w->pdir, e) < 0)
+		return -1;
 	if (mq_seg_list(w->pdir, &bases, &nseg, e) < 0)
 		return -1;
 	if (nseg == 0) {

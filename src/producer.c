@@ -163,6 +163,13 @@ mq_producer_send_h(struct mq_producer *p, const void *key, size_t klen,
 	struct mq_pslot *s;
 	int rc;
 
+	/* As in Kafka: compaction keeps the latest value of each key, so a
+	 * compacted topic takes only messages with a key. */
+	if (!key && (p->t->cfg.cleanup_policy & MQ_POLICY_COMPACT))
+		return mq_err_set(e, EDESTADDRREQ, "message has no key, and "
+				  "topic '%s' is compacted (cleanup.policy="
+				  "compact): every message needs a key",
+				  p->t->name);
 	if (p->o.partition >= 0)
 		i = (uint32_t)p->o.partition;
 	else if (key)

@@ -303,9 +303,17 @@ load_batch(struct mq_preader *r, struct mq_batch_hdr *h,
 		if (st == B_BAD)
 			return corrupt(r, e, "invalid batch in a sealed "
 				       "segment");
-		/* A sealed segment ends cleanly: on to the next one. */
-		if (open_seg(r, next, e) < 0)
-			return -1;
+		/* A sealed segment ends cleanly: on to the next one.  Retention
+		 * may remove it first: then look again. */
+		while (open_seg(r, next, e) < 0) {
+			if (e->code != ENOENT)
+				return -1;
+			newer = newer_segment(r, &next, e);
+			if (newer < 0)
+				return -1;
+			if (!newer)
+				return 1;
+		}
 	}
 }
 
@@ -419,7 +427,7 @@ start_at(struct mq_preader *r, uint32_t rel, uint32_t pos)
 }
 
 static int
-seek_offset(struct mq_preader *r, uint64_t off, struct mq_err *e)
+seek_offset_once(struct mq_preader *r, uint64_t off, struct mq_err *e)
 {
 	uint64_t *bases, base;
 	size_t n, i;
@@ -445,18 +453,32 @@ seek_offset(struct mq_preader *r, uint64_t off, struct mq_err *e)
 	return 0;
 }
 
-/* The largest timestamp in a segment (the last index entry, then a walk). */
+/* Retention may remove the chosen segment before it is opened: retry. */
 static int
-seg_max_ts(struct mq_preader *r, uint64_t base, int64_t *max_ts,
-	   struct mq_err *e)
+seek_offset(struct mq_preader *r, uint64_t off, struct mq_err *e)
+{
+	int rc;
+
+	for (int tries = 0; tries < 100; tries++)
+		if ((rc = seek_offset_once(r, off, e)) == 0 || e->code != ENOENT)
+			return rc;
+	return -1;
+}
+
+/* The largest timestamp in a segment (the last index entry, then a walk). */
+int
+mq_seg_max_ts(int pdir, uint64_t base, uint64_t limit, int64_t *max_ts,
+	      struct mq_err *e)
 {
 	char name[MQ_SEGNAME_MAX];
-	int fd = open_index(r, base, "tix"), lfd;
+	int fd, lfd;
 	struct mq_tix_entry te = {INT64_MIN, 0, 0};
 	struct stat st;
 	uint64_t pos = 0, size;
 
 	*max_ts = INT64_MIN;
+	mq_seg_name(name, base, "tix");
+	fd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
 		if (fstat(fd, &st) == 0 && st.st_size >= MQ_TIX_SIZE &&
 		    mq_tix_read(fd, (uint64_t)st.st_size / MQ_TIX_SIZE - 1,
@@ -467,30 +489,42 @@ seg_max_ts(struct mq_preader *r, uint64_t base, int64_t *max_ts,
 		close(fd);
 	}
 	mq_seg_name(name, base, "log");
-	lfd = openat(r->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	lfd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (lfd < 0)
-		return mq_err_sys(e, "cannot open '%s/%s'", r->path, name);
+		return mq_err_sys(e, "cannot open segment '%s'", name);
 	if (fstat(lfd, &st) < 0) {
 		close(lfd);
-		return mq_err_sys(e, "cannot stat '%s/%s'", r->path, name);
+		return mq_err_sys(e, "cannot stat segment '%s'", name);
 	}
 	size = (uint64_t)st.st_size;
-	while (pos + MQ_BATCH_HDR <= size) {
-		unsigned char hdr[MQ_BATCH_HDR];
-		struct mq_batch_hdr h;
-		if (mq_pread_full(lfd, hdr, sizeof hdr, (off_t)pos) !=
-		    sizeof hdr || mq_batch_hdr_decode(hdr, r->limit, &h) < 0)
+	/* The index entry may be stale (a rewritten segment): a header
+	 * that does not decode there restarts the walk from the start. */
+	for (int from_start = pos == 0;;) {
+		bool bad = false;
+		while (pos + MQ_BATCH_HDR <= size) {
+			unsigned char hdr[MQ_BATCH_HDR];
+			struct mq_batch_hdr h;
+			if (mq_pread_full(lfd, hdr, sizeof hdr, (off_t)pos) !=
+			    sizeof hdr || mq_batch_hdr_decode(hdr, limit, &h) < 0) {
+				bad = true;
+				break;
+			}
+			if (h.max_ts > *max_ts)
+				*max_ts = h.max_ts;
+			pos += h.length;
+		}
+		if (!bad || from_start)
 			break;
-		if (h.max_ts > *max_ts)
-			*max_ts = h.max_ts;
-		pos += h.length;
+		from_start = 1;
+		pos = 0;
+		*max_ts = INT64_MIN;
 	}
 	close(lfd);
 	return 0;
 }
 
 static int
-seek_time(struct mq_preader *r, int64_t ts, struct mq_err *e)
+seek_time_once(struct mq_preader *r, int64_t ts, struct mq_err *e)
 {
 	uint64_t *bases, base;
 	size_t n, i;
@@ -501,7 +535,7 @@ seek_time(struct mq_preader *r, int64_t ts, struct mq_err *e)
 		return -1;
 	for (i = 0; i + 1 < n; i++) {
 		int64_t m;
-		if (seg_max_ts(r, bases[i], &m, e) < 0) {
+		if (mq_seg_max_ts(r->pdir, bases[i], r->limit, &m, e) < 0) {
 			free(bases);
 			return -1;
 		}
@@ -521,6 +555,17 @@ seek_time(struct mq_preader *r, int64_t ts, struct mq_err *e)
 		close(fd);
 	}
 	return 0;
+}
+
+static int
+seek_time(struct mq_preader *r, int64_t ts, struct mq_err *e)
+{
+	int rc;
+
+	for (int tries = 0; tries < 100; tries++)
+		if ((rc = seek_time_once(r, ts, e)) == 0 || e->code != ENOENT)
+			return rc;
+	return -1;
 }
 
 int

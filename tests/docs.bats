@@ -2,15 +2,16 @@
 # tests/docs.bats - the man pages in doc/ against the commands they
 # describe: SYNOPSIS against --help, every option, config key, describe
 # field, -F token, --exec variable and dead-letter header documented, the
-# spool page's example bytes against what mq-produce really writes, and
-# clean rendering by groff.
+# spool page's example bytes against what mq-produce really writes,
+# mq-compact's failpoints, file names and example output, and clean
+# rendering by groff.
 
 load helper
 bats_require_minimum_version 1.5.0
 
 DOC="$BATS_TEST_DIRNAME/../doc"
-COMMANDS="mq-topic mq-produce mq-consume mq-group"
-PAGES="mq.7 mq-spool.5 mq-topic.1 mq-produce.1 mq-consume.1 mq-group.1"
+COMMANDS="mq-topic mq-produce mq-consume mq-group mq-compact"
+PAGES="mq.7 mq-spool.5 mq-topic.1 mq-produce.1 mq-consume.1 mq-group.1 mq-compact.1"
 
 # man_text PAGE [SECTION [tags]]: the text of a man page source (or of one
 # of its .SH sections; with "tags", only the tag lines of its .TP
@@ -157,6 +158,10 @@ check_options() {
 	check_help mq-group
 }
 
+@test "mq-compact --help prints the usage on stdout with status 0 and nothing on stderr" {
+	check_help mq-compact
+}
+
 @test "the SYNOPSIS of mq-topic(1) is the Usage block of mq-topic --help, line for line" {
 	check_synopsis mq-topic
 }
@@ -173,6 +178,10 @@ check_options() {
 	check_synopsis mq-group
 }
 
+@test "the SYNOPSIS of mq-compact(1) is the Usage block of mq-compact --help, line for line" {
+	check_synopsis mq-compact
+}
+
 @test "every option that mq-topic --help lists is documented under OPTIONS in mq-topic(1)" {
 	check_options mq-topic
 }
@@ -187,6 +196,10 @@ check_options() {
 
 @test "every option that mq-group --help lists is documented under OPTIONS in mq-group(1)" {
 	check_options mq-group
+}
+
+@test "every option that mq-compact --help lists is documented under OPTIONS in mq-compact(1)" {
+	check_options mq-compact
 }
 
 @test "each command page has the sections NAME to SEE ALSO and EXIT STATUS lists 0, 1 and 2" {
@@ -329,6 +342,72 @@ check_options() {
 		grep -qx -e "$tok" <<<"$text" || missing+=" $tok"
 	done
 	assert_equal "${missing# }" ""
+}
+
+@test "mq-compact(1) ENVIRONMENT lists every failpoint in the code, and no other" {
+	local src="$BATS_TEST_DIRNAME/../src" names tags name missing="" stale=""
+	names=$(grep -ho 'mq_failpoint("[^"]*")' "$src/compact.c" \
+		"$src/mq-compact.c" | sed 's/^mq_failpoint("\(.*\)")$/\1/' |
+		sort -u)
+	[ "$(wc -w <<<"$names")" -ge 9 ]
+	tags=$(man_text mq-compact.1 ENVIRONMENT tags)
+	for name in $names; do
+		grep -qxF -e "$name" <<<"$tags" || missing+=" $name"
+	done
+	# The points are the tags that look like NAME.NAME.
+	for name in $(grep -E '^[a-z]+(\.[a-z]+)+$' <<<"$tags"); do
+		grep -qxF -e "$name" <<<"$names" || stale+=" $name"
+	done
+	assert_equal "missing:${missing} stale:${stale}" "missing: stale:"
+}
+
+@test "the files a killed mq-compact leaves in a partition have the names mq-spool(5) gives them" {
+	mq-topic create t -c cleanup.policy=compact -c segment.bytes=512
+	local r f name logs documented bad="" n=0
+	for r in 1 2 3 4 5 6; do
+		printf 'a:%s-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\nb:%s\n' \
+			"$r" "$r" | mq-produce -K: t
+	done
+	logs=("$MQ_SPOOL"/t/0/*.log)
+	[ "${#logs[@]}" -ge 2 ]
+	# Killed between the swaps: .idx.swap, .tix.swap and .log.cleaned.
+	run -137 env MQ_FAILPOINT=compact.swap.tix mq-compact t
+	documented=$(man_text mq-spool.5 "TEMPORARY NAMES" tags |
+		sed 's/, /\n/g' | grep '^BASE\.')
+	[ "$(wc -l <<<"$documented")" -ge 9 ]
+	for f in "$MQ_SPOOL"/t/0/*; do
+		f=${f##*/}
+		[[ $f =~ ^[0-9]{20}\.(log|idx|tix)$|^lock$|^clean$ ]] && continue
+		n=$((n + 1))
+		name=$(sed -E 's/^[0-9]{20}\./BASE./' <<<"$f")
+		grep -qxF -e "$name" <<<"$documented" || bad+=" $f"
+	done
+	assert_equal "$n" 3
+	assert_equal "${bad# }" ""
+}
+
+@test "the compaction example of mq-compact(1) prints the lines the page shows" {
+	local expect
+	expect=$(man_text mq-compact.1 EXAMPLES | grep '^users/0: ')
+	[ "$(wc -l <<<"$expect")" -eq 2 ]
+	mq-topic create users -c cleanup.policy=compact -c segment.ms=1d
+	printf 'alice:plan=free\nbob:plan=free\ncarol:plan=free\ndave:plan=free\n' |
+		mq-produce -K: --timestamp 2026-11-20T09:00Z users
+	printf 'alice:plan=pro\nbob:plan=pro\ncarol:\n' |
+		mq-produce -K: -Z --timestamp 2026-11-21T09:00Z users
+	printf 'dave:plan=pro\nerin:plan=free\n' |
+		mq-produce -K: --timestamp 2026-11-22T09:00Z users
+	echo bob:plan=team | mq-produce -K: --timestamp 2026-11-23T20:00Z users
+	export MQ_NOW=2026-11-23T23:37Z
+	run --separate-stderr mq-compact --dry-run
+	assert_success
+	assert_output "$(sed -n 1p <<<"$expect")"
+	run --separate-stderr mq-compact -v
+	assert_success
+	assert_output "$(sed -n 2p <<<"$expect")"
+	run mq-consume -F '%o %k %s\n' users
+	assert_output "$(printf '%s\n' '4 alice plan=pro' '5 bob plan=pro' \
+		'7 dave plan=pro' '8 erin plan=free' '9 bob plan=team')"
 }
 
 @test "the batch decoded in mq-spool(5) EXAMPLES is byte for byte what mq-produce writes" {
