@@ -83,7 +83,7 @@ arc_write(struct archive *a, void *data, const void *buf, size_t n)
 
 	if (ma->discard)
 		return (la_ssize_t)n;
-	if (mq_write_full(ma->fd, buf, n) < 0) {
+	if (mq_write_file(ma->fd, buf, n) < 0) {
 		archive_set_error(a, errno, "%s", strerror(errno));
 		return -1;
 	}
@@ -166,8 +166,7 @@ mq_archive_create(struct mq_archive **a, const char *dir, const char *name,
 		mq_err_sys(e, "cannot create archive '%s'", ma->path);
 		goto fail;
 	}
-	ma->fd = openat(ma->dirfd, ma->tmp, O_WRONLY | O_CREAT | O_TRUNC |
-			O_NOFOLLOW | O_CLOEXEC, 0666);
+	ma->fd = mq_openat(ma->dirfd, ma->tmp, O_WRONLY | O_CREAT | O_EXCL);
 	if (ma->fd < 0) {
 		mq_err_sys(e, "cannot create archive '%s'", ma->path);
 		goto fail;
@@ -284,7 +283,7 @@ mq_archive_add_file(struct mq_archive *a, int dirfd, const char *name,
 	struct stat st;
 	int fd, rc;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(dirfd, name, O_RDONLY);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open '%s' for archive '%s'", name,
 				  a->path);
@@ -339,7 +338,7 @@ mq_archive_close(struct mq_archive *a, struct mq_err *e)
 		rc = 0;
 		goto out;
 	}
-	if (fsync(a->fd) < 0) {
+	if (mq_fsync(a->fd) < 0) {
 		mq_err_sys(e, "cannot sync archive '%s'", a->path);
 		goto out;
 	}
@@ -349,13 +348,13 @@ mq_archive_close(struct mq_archive *a, struct mq_err *e)
 		goto out;
 	}
 	a->fd = -1;
-	if (renameat(a->dirfd, a->tmp, a->dirfd, a->final) < 0) {
+	if (mq_renameat(a->dirfd, a->tmp, a->dirfd, a->final) < 0) {
 		mq_err_sys(e, "cannot rename archive into '%s'", a->path);
 		goto out;
 	}
 	free(a->tmp);
 	a->tmp = NULL;    /* nothing left to remove */
-	if (fsync(a->dirfd) < 0) {
+	if (mq_fsync_dir(a->dirfd) < 0) {
 		mq_err_sys(e, "cannot sync the directory of archive '%s'",
 			   a->path);
 		goto out;

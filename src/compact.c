@@ -299,7 +299,7 @@ write_batch(struct segout *o, struct mq_bb *b, uint64_t base, const char *what,
 	if (mq_bb_seal(b, o->codec, o->cz, e) < 0)
 		return -1;
 	mq_bb_stamp(b, base);
-	if (mq_write_full(o->log, b->out, b->outlen) < 0)
+	if (mq_write_file(o->log, b->out, b->outlen) < 0)
 		return mq_err_sys(e, "cannot write '%s'", what);
 	if (b->max_ts > o->max_ts)
 		o->max_ts = b->max_ts;
@@ -310,8 +310,8 @@ write_batch(struct segout *o, struct mq_bb *b, uint64_t base, const char *what,
 		struct mq_tix_entry te = {o->max_ts, ie.rel, ie.pos};
 		mq_idx_encode(x, &ie);
 		mq_tix_encode(t, &te);
-		if (mq_write_full(o->idx, x, sizeof x) < 0 ||
-		    mq_write_full(o->tix, t, sizeof t) < 0)
+		if (mq_write_file(o->idx, x, sizeof x) < 0 ||
+		    mq_write_file(o->tix, t, sizeof t) < 0)
 			return mq_err_sys(e, "cannot write the index of '%s'",
 					  what);
 		o->idx_pos = o->pos;
@@ -443,7 +443,7 @@ mq_compact_recover(int pdir, struct mq_err *e)
 			const char *ext = k == 0 ? "idx" : k == 1 ? "tix" : "log";
 			snprintf(from, sizeof from, "%s.%s.swap", base, ext);
 			snprintf(to, sizeof to, "%s.%s", base, ext);
-			if (renameat(pdir, from, pdir, to) < 0 &&
+			if (mq_renameat(pdir, from, pdir, to) < 0 &&
 			    errno != ENOENT) {
 				rc = mq_err_sys(e, "cannot finish compaction "
 						"of '%s'", to);
@@ -471,7 +471,7 @@ mq_compact_recover(int pdir, struct mq_err *e)
 				changed = true;
 		}
 	}
-	if (changed && fsync(pdir) < 0)
+	if (changed && mq_fsync_dir(pdir) < 0)
 		rc = mq_err_sys(e, "cannot sync partition");
 out:
 	closedir(d);
@@ -484,8 +484,7 @@ out:
 int
 mq_compact_recover_if_idle(int pdir, struct mq_err *e)
 {
-	int fd = openat(pdir, "clean", O_RDWR | O_CREAT | O_NOFOLLOW |
-			O_CLOEXEC, 0666);
+	int fd = mq_openat(pdir, "clean", O_RDWR | O_CREAT);
 	int rc = 0;
 
 	if (fd < 0)
@@ -514,10 +513,10 @@ open_current(struct mq_cplan *pl, struct seg *s, struct mq_err *e)
 
 	if (s->changed && !pl->o->dry_run) {
 		fname(name, s->base, "log.cleaned");
-		fd = openat(pl->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = mq_openat(pl->pdir, name, O_RDONLY);
 	} else {
 		fname(name, s->base, "log");
-		fd = openat(pl->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = mq_openat(pl->pdir, name, O_RDONLY);
 	}
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open '%s/%s'", pl->path, name);
@@ -605,9 +604,7 @@ create_out(struct mq_cplan *pl, uint64_t base, const char *ext, struct mq_err *e
 	int fd;
 
 	fname(name, base, ext);
-	unlinkat(pl->pdir, name, 0);
-	fd = openat(pl->pdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0666);
+	fd = mq_openat(pl->pdir, name, O_WRONLY | O_CREAT | O_EXCL);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot create '%s/%s'", pl->path, name);
 	return fd;
@@ -621,7 +618,7 @@ rename_in(struct mq_cplan *pl, uint64_t base, const char *from,
 
 	fname(a, base, from);
 	fname(b, base, to);
-	if (renameat(pl->pdir, a, pl->pdir, b) < 0)
+	if (mq_renameat(pl->pdir, a, pl->pdir, b) < 0)
 		return mq_err_sys(e, "cannot rename '%s/%s'", pl->path, a);
 	return 0;
 }
@@ -731,8 +728,8 @@ rewrite(struct mq_cplan *pl, struct seg *s, const struct keymap *m,
 	if (!o->dry_run) {
 		if (segout_flush(&out, pl->path, e) < 0)
 			goto out;
-		if (fsync(out.log) < 0 || fsync(out.idx) < 0 ||
-		    fsync(out.tix) < 0) {
+		if (mq_fsync(out.log) < 0 || mq_fsync(out.idx) < 0 ||
+		    mq_fsync(out.tix) < 0) {
 			mq_err_sys(e, "cannot sync a cleaned segment in '%s'",
 				   pl->path);
 			goto out;
@@ -855,7 +852,7 @@ count_records(struct mq_cplan *pl, uint64_t base)
 	uint64_t pos = 0, n = 0;
 
 	fname(name, base, "log");
-	fd = openat(pl->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(pl->pdir, name, O_RDONLY);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) == 0)
@@ -912,8 +909,7 @@ mq_compact_prepare(struct mq_topic *t, uint32_t p,
 	pl->pdir = mq_topic_partition_dir(t, p, e);
 	if (!pl->path || pl->pdir < 0)
 		goto fail;
-	pl->cleanfd = openat(pl->pdir, "clean", O_RDWR | O_CREAT | O_NOFOLLOW |
-			     O_CLOEXEC, 0666);
+	pl->cleanfd = mq_openat(pl->pdir, "clean", O_RDWR | O_CREAT);
 	if (pl->cleanfd < 0) {
 		mq_err_sys(e, "cannot open '%s/clean'", pl->path);
 		goto fail;
@@ -1090,7 +1086,7 @@ mq_compact_apply(struct mq_cplan *pl, struct mq_err *e)
 		mq_failpoint("compact.swap.tix");
 		if (rename_in(pl, s->base, "log.cleaned", "log.swap", e) < 0)
 			return -1;
-		if (fsync(pl->pdir) < 0)
+		if (mq_fsync_dir(pl->pdir) < 0)
 			return mq_err_sys(e, "cannot sync '%s'", pl->path);
 		mq_failpoint("compact.swap.log");
 		if (rename_in(pl, s->base, "idx.swap", "idx", e) < 0)
@@ -1104,7 +1100,7 @@ mq_compact_apply(struct mq_cplan *pl, struct mq_err *e)
 		mq_failpoint("compact.final.log");
 	}
 	pl->applied = true;
-	if (touched && fsync(pl->pdir) < 0)
+	if (touched && mq_fsync_dir(pl->pdir) < 0)
 		return mq_err_sys(e, "cannot sync '%s'", pl->path);
 	return 0;
 }

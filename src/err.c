@@ -42,7 +42,12 @@ mq_err_sys(struct mq_err *e, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
 	n = strlen(e->msg);
-	snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(code));
+	/* mq_openat's refusals (io.c) say what was refused and why. */
+	snprintf(e->msg + n, sizeof e->msg - n, ": %s",
+		 code == ELOOP ? "it is a symbolic link (refused)" :
+		 code == EMLINK ? "it has another hard link (refused)" :
+		 code == EFTYPE_MQ ? "not a regular file (refused)" :
+		 strerror(code));
 	errno = code;
 	return -1;
 }

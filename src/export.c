@@ -232,7 +232,7 @@ open_index(int pdir, uint64_t base, const char *ext, uint64_t unit,
 
 	mq_seg_name(name, base, ext);
 	*len = 0;
-	*fd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	*fd = mq_openat(pdir, name, O_RDONLY);
 	if (*fd < 0)
 		return errno == ENOENT ? 0 : -1;   /* a hint: none is fine */
 	if (fstat(*fd, &st) < 0)
@@ -279,7 +279,7 @@ snap_take(struct export *x, int pdir, int lockfd, const char *ppath,
 		s->log = s->idx = s->tix = -1;
 		ps->nseg = i + 1;
 		mq_seg_name(name, s->base, "log");
-		s->log = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		s->log = mq_openat(pdir, name, O_RDONLY);
 		if (s->log < 0 && errno == ENOENT) {
 			free(bases);
 			return 1;
@@ -333,10 +333,9 @@ snap_partition(struct export *x, uint32_t p, struct mq_err *e)
 	pdir = mq_topic_partition_dir(x->t, p, e);
 	if (pdir < 0)
 		goto out;
-	lockfd = openat(pdir, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	lockfd = mq_openat(pdir, "lock", O_RDONLY);
 	if (lockfd < 0 && errno == ENOENT)
-		lockfd = openat(pdir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
-				O_CLOEXEC, 0666);
+		lockfd = mq_openat(pdir, "lock", O_RDWR | O_CREAT);
 	if (lockfd < 0) {
 		mq_err_sys(e, "cannot open '%s/lock'", ppath);
 		goto out;
@@ -403,7 +402,7 @@ cmp_gfile(const void *a, const void *b)
 static int
 read_group(struct export *x, int gs, const char *group, struct mq_err *e)
 {
-	int gdir = openat(gs, group, DIR_FLAGS), fd;
+	int gdir = mq_opendirat(gs, group), fd;
 	DIR *d;
 	struct dirent *de;
 
@@ -478,7 +477,7 @@ fail:
 static int
 read_groups(struct export *x, struct mq_err *e)
 {
-	int gs = openat(x->t->fd, "groups", DIR_FLAGS), fd;
+	int gs = mq_opendirat(x->t->fd, "groups"), fd;
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
@@ -795,8 +794,7 @@ static int
 write_file(struct import *im, int dfd, const char *name, const char *data,
 	   int64_t size, const char *entry, struct mq_err *e)
 {
-	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			O_CLOEXEC, 0666);
+	int fd = mq_createat(dfd, name, O_WRONLY);
 	int64_t got = 0;
 
 	if (fd < 0) {
@@ -806,7 +804,7 @@ write_file(struct import *im, int dfd, const char *name, const char *data,
 				  im->dst);
 	}
 	if (data) {
-		if (mq_write_full(fd, data, (size_t)size) < 0)
+		if (mq_write_file(fd, data, (size_t)size) < 0)
 			goto sysfail;
 		got = size;
 	}
@@ -818,7 +816,7 @@ write_file(struct import *im, int dfd, const char *name, const char *data,
 		}
 		if (r == 0)
 			break;
-		if (mq_write_full(fd, im->buf, (size_t)r) < 0)
+		if (mq_write_file(fd, im->buf, (size_t)r) < 0)
 			goto sysfail;
 		got += r;
 	}
@@ -826,7 +824,7 @@ write_file(struct import *im, int dfd, const char *name, const char *data,
 		close(fd);
 		return bad(im, e, "entry '%s' is cut short", entry);
 	}
-	if (fsync(fd) < 0)
+	if (mq_fsync(fd) < 0)
 		goto sysfail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -845,10 +843,10 @@ mkdir_open(struct import *im, int dfd, const char *name, struct mq_err *e)
 {
 	int fd;
 
-	if (mkdirat(dfd, name, 0777) < 0 && errno != EEXIST)
+	if (mq_mkdirat(dfd, name) < 0 && errno != EEXIST)
 		return mq_err_sys(e, "cannot create '%s' in topic '%s'", name,
 				  im->dst);
-	fd = openat(dfd, name, DIR_FLAGS);
+	fd = mq_opendirat(dfd, name);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open '%s' in topic '%s'", name,
 				  im->dst);
@@ -1140,11 +1138,11 @@ read_entries(struct import *im, struct mq_err *e)
 			if (!im->dst[0])
 				snprintf(im->dst, sizeof im->dst, "%s", im->src);
 			/* Only now is there something to build. */
-			if (mkdirat(im->sp->fd, im->tmp, 0777) < 0)
+			if (mq_mkdirat(im->sp->fd, im->tmp) < 0)
 				return mq_err_sys(e, "cannot create topic '%s' "
 						  "in '%s'", im->dst,
 						  im->sp->path);
-			im->tfd = openat(im->sp->fd, im->tmp, DIR_FLAGS);
+			im->tfd = mq_opendirat(im->sp->fd, im->tmp);
 			if (im->tfd < 0)
 				return mq_err_sys(e, "cannot create topic '%s'",
 						  im->dst);
@@ -1244,8 +1242,7 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 	pdir = mkdir_open(im, im->tfd, pname, e);
 	if (pdir < 0)
 		return -1;
-	fd = openat(pdir, "lock", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0666);
+	fd = mq_createat(pdir, "lock", O_WRONLY);
 	if (fd < 0 || close(fd) < 0) {
 		mq_err_sys(e, "cannot create '%s/lock' of topic '%s'", pname,
 			   im->dst);
@@ -1290,8 +1287,7 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 		bases[0] = im->mend[p];
 		n = 1;
 		mq_seg_name(name, bases[0], "log");
-		fd = openat(pdir, name, O_WRONLY | O_CREAT | O_EXCL |
-			    O_NOFOLLOW | O_CLOEXEC, 0666);
+		fd = mq_createat(pdir, name, O_WRONLY);
 		if (fd < 0 || close(fd) < 0)
 			goto sysfail;
 		fd = -1;
@@ -1305,9 +1301,8 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 
 		for (int k = 0; k < 2; k++) {
 			mq_seg_name(name, bases[i], ext[k]);
-			fd = openat(pdir, name, O_WRONLY | O_CREAT | O_NOFOLLOW |
-				    O_CLOEXEC, 0666);
-			if (fd < 0 || fsync(fd) < 0 || close(fd) < 0)
+			fd = mq_openat(pdir, name, O_WRONLY | O_CREAT);
+			if (fd < 0 || mq_fsync(fd) < 0 || close(fd) < 0)
 				goto sysfail;
 			fd = -1;
 		}
@@ -1318,7 +1313,7 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 			    entry);
 			goto fail;
 		}
-		fd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = mq_openat(pdir, name, O_RDONLY);
 		if (fd < 0 || fstat(fd, &st) < 0)
 			goto sysfail;
 		if (mq_seg_scan(fd, bases[i], 0, limit, &im->scratch,
@@ -1368,7 +1363,7 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 		bad(im, e, "%s", what);
 		goto fail;
 	}
-	if (fsync(pdir) < 0)
+	if (mq_fsync_dir(pdir) < 0)
 		goto sysfail;
 	free(bases);
 	close(pdir);
@@ -1408,7 +1403,7 @@ sync_dirs(int dfd)
 			close(sub);
 	}
 	closedir(d);
-	if (fsync(dfd) < 0)
+	if (mq_fsync_dir(dfd) < 0)
 		rc = -1;
 	return rc;
 }
@@ -1463,11 +1458,7 @@ mq_topic_import(struct mq_spool *sp, const char *path, const char *as,
 	}
 	close(im.tfd);
 	im.tfd = -1;
-#ifdef HAVE_RENAMEAT2
-	rc = renameat2(sp->fd, im.tmp, sp->fd, im.dst, RENAME_NOREPLACE);
-	if (rc < 0 && errno == EINVAL)
-#endif
-		rc = renameat(sp->fd, im.tmp, sp->fd, im.dst);
+	rc = mq_rename_noreplace(sp->fd, im.tmp, sp->fd, im.dst);
 	if (rc < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			mq_err_set(e, EEXIST, "topic '%s' already exists",
@@ -1476,7 +1467,7 @@ mq_topic_import(struct mq_spool *sp, const char *path, const char *as,
 			mq_err_sys(e, "cannot create topic '%s'", im.dst);
 		goto out;
 	}
-	if (fsync(sp->fd) < 0) {
+	if (mq_fsync_dir(sp->fd) < 0) {
 		mq_err_sys(e, "cannot sync spool '%s'", sp->path);
 		rc = -1;
 		/* The topic is there, whole: only its durability is in

@@ -247,7 +247,7 @@ mq_group_delete(struct mq_spool *sp, const char *group, struct mq_err *e)
 		if (mq_rmtree(gs, group) < 0)
 			rc = mq_err_sys(e, "cannot remove '%s/%s/groups/%s'",
 					sp->path, topics[i], group);
-		else if (fsync(gs) < 0)
+		else if (mq_fsync_dir(gs) < 0)
 			rc = mq_err_sys(e, "cannot sync '%s/%s/groups'",
 					sp->path, topics[i]);
 		close(gs);

@@ -63,7 +63,7 @@ mq_group_dir(struct mq_topic *t, const char *group, bool create,
 
 	if (mq_group_name_check(group, e) < 0)
 		return -1;
-	if (create && mkdirat(t->fd, "groups", 0777) < 0 && errno != EEXIST)
+	if (create && mq_mkdirat(t->fd, "groups") < 0 && errno != EEXIST)
 		return mq_err_sys(e, "cannot create '%s/%s/groups'", t->sp->path,
 				  t->name);
 	gs = openat(t->fd, "groups", DIR_FLAGS);
@@ -74,7 +74,7 @@ mq_group_dir(struct mq_topic *t, const char *group, bool create,
 		return mq_err_sys(e, "cannot open '%s/%s/groups'", t->sp->path,
 				  t->name);
 	}
-	if (create && mkdirat(gs, group, 0777) < 0 && errno != EEXIST) {
+	if (create && mq_mkdirat(gs, group) < 0 && errno != EEXIST) {
 		mq_err_sys(e, "cannot create group '%s' on topic '%s'", group,
 			   t->name);
 		close(gs);
@@ -89,7 +89,7 @@ mq_group_dir(struct mq_topic *t, const char *group, bool create,
 		return mq_err_sys(e, "cannot open group '%s' on topic '%s'",
 				  group, t->name);
 	}
-	if (create && mkdirat(fd, "members", 0777) < 0 && errno != EEXIST) {
+	if (create && mq_mkdirat(fd, "members") < 0 && errno != EEXIST) {
 		mq_err_sys(e, "cannot create members of group '%s'", group);
 		close(fd);
 		return -1;
@@ -139,7 +139,7 @@ mq_group_read(int gdir, const char *where, uint32_t p, struct mq_gpos *pos,
 
 	memset(pos, 0, sizeof *pos);
 	snprintf(name, sizeof name, "%u", p);
-	fd = openat(gdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(gdir, name, O_RDONLY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -175,8 +175,7 @@ mq_group_read(int gdir, const char *where, uint32_t p, struct mq_gpos *pos,
 int
 mq_group_lock(int gdir, struct mq_err *e)
 {
-	int fd = openat(gdir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
-			O_CLOEXEC, 0666);
+	int fd = mq_openat(gdir, "lock", O_RDWR | O_CREAT);
 
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open group lock");
@@ -233,15 +232,14 @@ mq_group_write(int gdir, const char *where, const uint32_t *parts,
 			       (unsigned long long)pos[i].epoch) :
 		      snprintf(text, sizeof text, "%llu\n",
 			       (unsigned long long)pos[i].offset);
-		fd = openat(gdir, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-			    O_NOFOLLOW | O_CLOEXEC, 0666);
+		fd = mq_openat(gdir, tmp, O_WRONLY | O_CREAT | O_EXCL);
 		if (fd < 0) {
 			mq_err_sys(e, "cannot write offset file '%s/%s'", where,
 				   tmp);
 			goto cleanup;
 		}
-		if (mq_write_full(fd, text, (size_t)len) < 0 ||
-		    fsync(fd) < 0) {
+		if (mq_write_file(fd, text, (size_t)len) < 0 ||
+		    mq_fsync(fd) < 0) {
 			mq_err_sys(e, "cannot write offset file '%s/%s'", where,
 				   tmp);
 			close(fd);
@@ -254,13 +252,13 @@ mq_group_write(int gdir, const char *where, const uint32_t *parts,
 		snprintf(tmp, sizeof tmp, "%u.tmp.%ld", parts[i],
 			 (long)getpid());
 		snprintf(name, sizeof name, "%u", parts[i]);
-		if (renameat(gdir, tmp, gdir, name) < 0) {
+		if (mq_renameat(gdir, tmp, gdir, name) < 0) {
 			mq_err_sys(e, "cannot replace offset file '%s/%s'",
 				   where, name);
 			goto cleanup;
 		}
 	}
-	if (n && fsync(gdir) < 0)
+	if (n && mq_fsync_dir(gdir) < 0)
 		return mq_err_sys(e, "cannot sync group directory '%s'", where);
 	return 0;
 cleanup:
@@ -294,8 +292,7 @@ mq_member_join(struct mq_member *m, int gdir, struct mq_err *e)
 	snprintf(m->id, sizeof m->id, "%.32s.%ld.%lld", host, (long)getpid(),
 		 (long long)(mq_mono_ms() % 1000000));
 	snprintf(tmp, sizeof tmp, "+join.%ld", (long)getpid());
-	m->fd = openat(mdir, tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-		       O_CLOEXEC, 0666);
+	m->fd = mq_openat(mdir, tmp, O_RDWR | O_CREAT | O_EXCL);
 	if (m->fd < 0) {
 		mq_err_sys(e, "cannot join group");
 		goto fail;
@@ -307,7 +304,7 @@ mq_member_join(struct mq_member *m, int gdir, struct mq_err *e)
 	}
 	len = snprintf(text, sizeof text, "pid %ld\nhost %s\nsince %lld\n",
 		       (long)getpid(), host, (long long)mq_now_ms());
-	if (mq_write_full(m->fd, text, (size_t)len) < 0) {
+	if (mq_write_file(m->fd, text, (size_t)len) < 0) {
 		mq_err_sys(e, "cannot join group");
 		goto fail;
 	}
@@ -316,7 +313,7 @@ mq_member_join(struct mq_member *m, int gdir, struct mq_err *e)
 	lock = mq_group_lock(gdir, e);
 	if (lock < 0)
 		goto fail;
-	if (renameat(mdir, tmp, mdir, m->id) < 0) {
+	if (mq_renameat(mdir, tmp, mdir, m->id) < 0) {
 		mq_err_sys(e, "cannot join group");
 		close(lock);
 		goto fail;
@@ -356,8 +353,7 @@ mq_member_live(struct mq_member *m, uint32_t *count, struct mq_err *e)
 			n++;
 			continue;
 		}
-		mf = openat(m->mdir, de->d_name, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
+		mf = mq_openat(m->mdir, de->d_name, O_RDONLY);
 		if (mf < 0)
 			continue;   /* reaped by another member meanwhile */
 		if (flock(mf, LOCK_SH | LOCK_NB) == 0) {
@@ -392,8 +388,7 @@ mq_member_claim(struct mq_member *m, uint32_t p, struct mq_err *e)
 	int fd;
 
 	snprintf(name, sizeof name, "%u.own", p);
-	fd = openat(m->gdir, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		    0666);
+	fd = mq_openat(m->gdir, name, O_RDWR | O_CREAT);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open ownership file '%s'", name);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -426,7 +421,7 @@ mq_group_owner(int gdir, uint32_t p, char *owner, size_t n, bool *owned)
 	if (n)
 		owner[0] = '\0';
 	snprintf(name, sizeof name, "%u.own", p);
-	fd = openat(gdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(gdir, name, O_RDONLY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
@@ -462,8 +457,7 @@ mq_group_members(int gdir, uint32_t *count)
 		int mf;
 		if (de->d_name[0] == '.' || de->d_name[0] == '+')
 			continue;
-		mf = openat(mdir, de->d_name, O_RDONLY | O_NOFOLLOW |
-			    O_CLOEXEC);
+		mf = mq_openat(mdir, de->d_name, O_RDONLY);
 		if (mf < 0)
 			continue;
 		if (flock(mf, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)

@@ -12,7 +12,7 @@
  *   0 magic "MQH1"   4 version   8 gen   16 seg_base   24 end_pos
  *   32 next_offset   40 idx_pos  48 first_ts  56 max_ts
  *   64 recovered_bytes  72 recoveries  80 last_recovery_ms  88 idx_count
- *   96..119 zero     120 XXH3-64 of bytes 0..119
+ *   96 flags (MQ_HEAD_ROLL)  104..119 zero  120 XXH3-64 of bytes 0..119
  */
 #include <config.h>
 
@@ -44,6 +44,7 @@ mq_head_read(int lockfd, struct mq_head *h)
 	h->recoveries = mq_le64(p + 72);
 	h->last_recovery_ms = (int64_t)mq_le64(p + 80);
 	h->idx_count = mq_le64(p + 88);
+	h->flags = mq_le64(p + 96);
 	return 0;
 }
 
@@ -66,6 +67,7 @@ mq_head_write(int lockfd, const struct mq_head *h)
 	mq_put64(p + 72, h->recoveries);
 	mq_put64(p + 80, (uint64_t)h->last_recovery_ms);
 	mq_put64(p + 88, h->idx_count);
+	mq_put64(p + 96, h->flags);
 	mq_put64(p + 120, XXH3_64bits(p, 120));
-	return mq_pwrite_full(lockfd, p, sizeof p, 0);
+	return mq_pwrite_file(lockfd, p, sizeof p, 0);
 }

@@ -94,6 +94,41 @@ mq_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 	return 0;
 }
 
+int
+mq_write_file(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = mq_sys_write(fd, (const char *)buf + done, n - done);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int
+mq_pwrite_file(int fd, const void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = mq_sys_pwrite(fd, (const char *)buf + done, n - done,
+					  off + (off_t)done);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
 int64_t
 mq_now_ms(void)
 {
@@ -112,19 +147,136 @@ mq_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static bool shared;
+
+void
+mq_io_set_shared(bool on)
+{
+	shared = on;
+}
+
+bool
+mq_io_shared(void)
+{
+	return shared;
+}
+
+/* Is fd a regular file with no other name?  Else closes it, errno set. */
+static int
+check_file(int fd)
+{
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (!S_ISREG(st.st_mode))
+		err = S_ISDIR(st.st_mode) ? EISDIR : EFTYPE_MQ;
+	else if (st.st_nlink > 1)
+		err = EMLINK;
+	else
+		return fd;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+int
+mq_openat(int dirfd, const char *name, int flags)
+{
+	int fd;
+
+	/* O_NONBLOCK: a FIFO planted in the spool must not hang the open
+	 * (it is refused below); on regular files it changes nothing. */
+	flags |= O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+	if (!(flags & O_CREAT))
+		return (fd = openat(dirfd, name, flags)) < 0 ? -1 : check_file(fd);
+	for (int tries = 0; tries < 100; tries++) {
+		struct stat st;
+		fd = mq_createat(dirfd, name, flags & ~O_NONBLOCK);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -1;
+		if (!(flags & O_EXCL)) {
+			/* There already: open it as it is (unless it went
+			 * away meanwhile: then create it after all). */
+			fd = openat(dirfd, name, flags & ~(O_CREAT | O_TRUNC));
+			if (fd >= 0) {
+				if ((fd = check_file(fd)) >= 0 &&
+				    (flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+					close(fd);
+					return -1;
+				}
+				return fd;
+			}
+			if (errno != ENOENT)
+				return -1;
+			continue;
+		}
+		/* A temporary name that is taken: a killed process's file
+		 * goes, anything else is refused. */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
+		if (S_ISLNK(st.st_mode))
+			return errno = ELOOP, -1;
+		if (!S_ISREG(st.st_mode))
+			return errno = S_ISDIR(st.st_mode) ? EISDIR : EFTYPE_MQ, -1;
+		if (st.st_nlink > 1)
+			return errno = EMLINK, -1;
+		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+			return -1;
+	}
+	return errno = EEXIST, -1;
+}
+
+int
+mq_createat(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW |
+			O_CLOEXEC, 0666);
+
+	if (fd >= 0 && shared)
+		(void)fchmod(fd, 0660);
+	return fd;
+}
+
+int
+mq_opendirat(int dirfd, const char *name)
+{
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		      O_CLOEXEC);
+}
+
+int
+mq_mkdirat(int dirfd, const char *name)
+{
+	int fd;
+
+	if (mkdirat(dirfd, name, 0777) < 0)
+		return -1;
+	if (shared && (fd = mq_opendirat(dirfd, name)) >= 0) {
+		(void)fchmod(fd, 02770);
+		close(fd);
+	}
+	return 0;
+}
+
 int
 mq_file_replace(int dirfd, const char *name, const void *data, size_t n,
-		mode_t mode, struct mq_err *e)
+		struct mq_err *e)
 {
 	char tmp[300];
 	int fd;
 
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-		    O_CLOEXEC, mode);
+	fd = mq_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot create '%s'", tmp);
-	if (mq_write_full(fd, data, n) < 0 || fsync(fd) < 0) {
+	if (mq_write_file(fd, data, n) < 0 || mq_fsync(fd) < 0) {
 		mq_err_sys(e, "cannot write '%s'", tmp);
 		close(fd);
 		unlinkat(dirfd, tmp, 0);
@@ -135,12 +287,12 @@ mq_file_replace(int dirfd, const char *name, const void *data, size_t n,
 		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+	if (mq_renameat(dirfd, tmp, dirfd, name) < 0) {
 		mq_err_sys(e, "cannot rename '%s' to '%s'", tmp, name);
 		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
-	if (fsync(dirfd) < 0)
+	if (mq_fsync_dir(dirfd) < 0)
 		return mq_err_sys(e, "cannot sync directory of '%s'", name);
 	return 0;
 }
@@ -153,7 +305,7 @@ mq_file_read(int dirfd, const char *name, size_t max, char **out,
 	char *buf;
 	ssize_t r;
 
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(dirfd, name, O_RDONLY);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open '%s'", name);
 	buf = malloc(max + 1);

@@ -45,9 +45,18 @@ int mq_err_sys(struct mq_err *e, const char *fmt, ...)
 /* Reads up to n bytes, stopping early only at end of file. */
 ssize_t mq_read_full(int fd, void *buf, size_t n);
 ssize_t mq_pread_full(int fd, void *buf, size_t n, off_t off);
-/* Writes all n bytes or fails (errno set). */
+/* Writes all n bytes or fails (errno set): for pipes and terminals. */
 int mq_write_full(int fd, const void *buf, size_t n);
 int mq_pwrite_full(int fd, const void *buf, size_t n, off_t off);
+/* The same for spool files, through the fault-injection layer. */
+int mq_write_file(int fd, const void *buf, size_t n);
+int mq_pwrite_file(int fd, const void *buf, size_t n, off_t off);
+/*
+ * renameat that never replaces an existing newname (EEXIST), with
+ * renameat2(RENAME_NOREPLACE) where the file system has it.
+ */
+int mq_rename_noreplace(int olddir, const char *oldname, int newdir,
+			const char *newname);
 /*
  * ppoll on fds for up to timeout_ms (-1: forever), returning early when
  * SIGINT or SIGTERM set *stop: the number of ready descriptors, 0 on
@@ -66,17 +75,58 @@ int64_t mq_mono_ms(void);
  * synced.  Nothing is left behind on failure.
  */
 int mq_file_replace(int dirfd, const char *name, const void *data, size_t n,
-		    mode_t mode, struct mq_err *e);
+		    struct mq_err *e);
+/*
+ * Opening inside the spool.  Names are relative to an open directory;
+ * a symbolic link is never followed (ELOOP), a file with another hard link
+ * (EMLINK) or that is not a regular file (EFTYPE_MQ) is refused, so a link
+ * planted in the spool cannot make a command read, write or truncate a
+ * file outside it.  O_CLOEXEC and O_NOFOLLOW are added to flags.  With
+ * O_CREAT a file that this call creates gets the spool's file mode (see
+ * mq_io_set_shared); an existing one is opened as is.  With O_EXCL as
+ * well, a leftover regular file of that name (a temporary file of a
+ * killed process) is removed first; anything else there is refused.
+ */
+#define EFTYPE_MQ EBADFD
+int mq_openat(int dirfd, const char *name, int flags);
+/* Creates a new file (O_CREAT|O_EXCL added: EEXIST if the name is taken,
+ * whatever is there) with the spool's file mode. */
+int mq_createat(int dirfd, const char *name, int flags);
+/* Opens a directory under dirfd, never following a link. */
+int mq_opendirat(int dirfd, const char *name);
+/* mkdirat with the spool's directory mode; EEXIST as mkdirat gives it. */
+int mq_mkdirat(int dirfd, const char *name);
+/*
+ * A shared spool (its directory is setgid; mq-topic init --group makes
+ * one): everything created in it is made group-writable and closed to
+ * others with fchmod (files 0660, directories 02770), whatever the umask.
+ */
+void mq_io_set_shared(bool shared);
+bool mq_io_shared(void);
 /* Removes name under dfd, a file or a whole tree, never following links. */
 int mq_rmtree(int dfd, const char *name);
 /* Reads a whole small file (at most max bytes) into a NUL-terminated buffer. */
 int mq_file_read(int dirfd, const char *name, size_t max, char **out,
 		 size_t *len, struct mq_err *e);
 
-/* ---- failpoint.c: crash injection for tests ---- */
+/* ---- failpoint.c: crash and fault injection for tests ---- */
 
 /* Dies of SIGKILL here if MQ_FAILPOINT names this point (NAME[:N]). */
 void mq_failpoint(const char *name);
+/*
+ * The calls that change stored data, through which MQ_FAULT can make the
+ * N-th one fail with EIO or ENOSPC or kill the process (failpoint.c).
+ * Every write to a spool file goes through these; output to pipes and
+ * terminals does not.
+ */
+ssize_t mq_sys_write(int fd, const void *buf, size_t n);
+ssize_t mq_sys_pwrite(int fd, const void *buf, size_t n, off_t off);
+int mq_fdatasync(int fd);
+int mq_fsync(int fd);
+int mq_fsync_dir(int dirfd);
+int mq_renameat(int olddir, const char *oldname, int newdir,
+		const char *newname);
+int mq_ftruncate(int fd, off_t len);
 
 /* ---- parse.c: strict parsing of numbers, sizes, durations, times ---- */
 
@@ -604,8 +654,15 @@ struct mq_head {
 	uint64_t recoveries;
 	int64_t last_recovery_ms;
 	uint64_t idx_count;       /* entries in its .idx and .tix */
+	uint64_t flags;           /* MQ_HEAD_ bits */
 };
 #define MQ_HEAD_SIZE 128
+/*
+ * A sync of the active segment failed: what it held may never reach the
+ * disk, so nothing more is appended to it and it is not synced again; the
+ * next append rolls to a new segment first.
+ */
+#define MQ_HEAD_ROLL 1
 /* 0 and *h on a valid head, 1 when there is none or it fails its check. */
 int mq_head_read(int lockfd, struct mq_head *h);
 int mq_head_write(int lockfd, const struct mq_head *h);
@@ -621,6 +678,7 @@ struct mq_pwriter {
 	int sync;
 	bool recovered;      /* this process has validated the tail */
 	bool dirty;          /* written since the last sync */
+	bool poisoned;       /* a sync failed: never sync it again */
 	struct mq_head head; /* as last written by us */
 	char *path;          /* SPOOL/TOPIC/P, for messages */
 	unsigned char *scratch;

@@ -24,8 +24,12 @@
  *      a write fails the segment is truncated back, so no partial batch
  *      stays visible.
  *
- * A failed fdatasync is not retried: the append fails and the data is not
- * acknowledged.
+ * A failed fdatasync is never retried on the same segment: the append
+ * fails (its data is not acknowledged), and the head gets MQ_HEAD_ROLL, so
+ * the next append, in this process or another, first rolls to a new
+ * segment without syncing the old one again.  (After a failed fsync Linux
+ * may mark the unwritten pages clean: a second fsync would "succeed"
+ * without the data ever reaching the disk.)
  */
 #include <config.h>
 
@@ -41,7 +45,7 @@
 #include "internal.h"
 #include "mq.h"
 
-#define OPEN_FLAGS (O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+#define OPEN_FLAGS (O_RDWR | O_APPEND)
 
 static void
 close_active(struct mq_pwriter *w)
@@ -70,8 +74,7 @@ mq_pwriter_open(struct mq_pwriter *w, struct mq_topic *t, uint32_t p,
 	w->pdir = mq_topic_partition_dir(t, p, e);
 	if (w->pdir < 0)
 		goto fail;
-	w->lockfd = openat(w->pdir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW |
-			   O_CLOEXEC, 0666);
+	w->lockfd = mq_openat(w->pdir, "lock", O_RDWR | O_CREAT);
 	if (w->lockfd < 0) {
 		mq_err_sys(e, "cannot open '%s/lock'", w->path);
 		goto fail;
@@ -125,15 +128,15 @@ open_files(struct mq_pwriter *w, uint64_t base, int create, struct mq_err *e)
 
 	close_active(w);
 	mq_seg_name(name, base, "log");
-	w->segfd = openat(w->pdir, name, OPEN_FLAGS | create, 0666);
+	w->segfd = mq_openat(w->pdir, name, OPEN_FLAGS | create);
 	if (w->segfd < 0)
 		return mq_err_sys(e, "cannot open '%s/%s'", w->path, name);
 	mq_seg_name(name, base, "idx");
-	w->idxfd = openat(w->pdir, name, OPEN_FLAGS | O_CREAT, 0666);
+	w->idxfd = mq_openat(w->pdir, name, OPEN_FLAGS | O_CREAT);
 	if (w->idxfd < 0)
 		goto fail;
 	mq_seg_name(name, base, "tix");
-	w->tixfd = openat(w->pdir, name, OPEN_FLAGS | O_CREAT, 0666);
+	w->tixfd = mq_openat(w->pdir, name, OPEN_FLAGS | O_CREAT);
 	if (w->tixfd < 0)
 		goto fail;
 	return 0;
@@ -154,8 +157,8 @@ add_index(struct mq_pwriter *w, uint64_t base, uint64_t pos, int64_t max_ts)
 
 	mq_idx_encode(x, &ie);
 	mq_tix_encode(t, &te);
-	if (mq_write_full(w->idxfd, x, sizeof x) < 0 ||
-	    mq_write_full(w->tixfd, t, sizeof t) < 0)
+	if (mq_write_file(w->idxfd, x, sizeof x) < 0 ||
+	    mq_write_file(w->tixfd, t, sizeof t) < 0)
 		return -1;
 	w->head.idx_pos = pos;
 	w->head.idx_count++;
@@ -264,7 +267,7 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 		free(bases);
 		if (open_files(w, base, O_CREAT, e) < 0)
 			return -1;
-		if (w->sync != MQ_SYNC_NONE && fsync(w->pdir) < 0)
+		if (w->sync != MQ_SYNC_NONE && mq_fsync_dir(w->pdir) < 0)
 			return mq_err_sys(e, "cannot sync '%s'", w->path);
 	} else {
 		base = bases[nseg - 1];
@@ -311,6 +314,8 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 
 	w->head = have_old ? old : (struct mq_head){0};
 	w->head.gen = (have_old ? old.gen : 0) + 1;
+	if (!have_old || old.seg_base != base)
+		w->head.flags = 0;
 	w->head.seg_base = base;
 	if (s.end_pos < size) {
 		bool committed = have_old && old.seg_base == base &&
@@ -324,15 +329,15 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 					  "to append after it",
 					  (unsigned long long)s.end_pos,
 					  w->path, (unsigned long long)base);
-		if (ftruncate(w->segfd, (off_t)s.end_pos) < 0)
+		if (mq_ftruncate(w->segfd, (off_t)s.end_pos) < 0)
 			return mq_err_sys(e, "cannot truncate torn tail of "
 					  "'%s'", w->path);
 		w->head.recovered_bytes += size - s.end_pos;
 		w->head.recoveries++;
 		w->head.last_recovery_ms = mq_now_ms();
 	}
-	if (ftruncate(w->idxfd, (off_t)(keep * MQ_IDX_SIZE)) < 0 ||
-	    ftruncate(w->tixfd, (off_t)(keep * MQ_TIX_SIZE)) < 0)
+	if (mq_ftruncate(w->idxfd, (off_t)(keep * MQ_IDX_SIZE)) < 0 ||
+	    mq_ftruncate(w->tixfd, (off_t)(keep * MQ_TIX_SIZE)) < 0)
 		return mq_err_sys(e, "cannot truncate index in '%s'", w->path);
 	w->head.end_pos = s.end_pos;
 	w->head.next_offset = s.batches ? s.next_offset :
@@ -392,11 +397,25 @@ check_tail(struct mq_pwriter *w, struct mq_err *e)
 static int
 sync_active(struct mq_pwriter *w, struct mq_err *e)
 {
-	if (fdatasync(w->segfd) < 0)
+	if (mq_fdatasync(w->segfd) < 0)
 		return mq_err_sys(e, "cannot sync segment in '%s'", w->path);
-	if (fdatasync(w->idxfd) < 0 || fdatasync(w->tixfd) < 0)
+	if (mq_fdatasync(w->idxfd) < 0 || mq_fdatasync(w->tixfd) < 0)
 		return mq_err_sys(e, "cannot sync index in '%s'", w->path);
 	return 0;
+}
+
+/*
+ * After a failed sync: mark the active segment so the next append rolls
+ * past it without syncing it again.  Called under the lock with w->head
+ * describing the segment as it is now.
+ */
+static void
+poison(struct mq_pwriter *w)
+{
+	w->poisoned = true;
+	w->head.flags |= MQ_HEAD_ROLL;
+	if (mq_head_write(w->lockfd, &w->head) < 0)
+		w->recovered = false;
 }
 
 static int
@@ -407,31 +426,33 @@ roll(struct mq_pwriter *w, struct mq_err *e)
 	int fd;
 	struct stat st;
 
-	if (w->sync != MQ_SYNC_NONE && sync_active(w, e) < 0)
+	/* A segment whose sync failed is not synced again (see above). */
+	if (w->sync != MQ_SYNC_NONE && !(w->head.flags & MQ_HEAD_ROLL) &&
+	    sync_active(w, e) < 0) {
+		poison(w);
 		return -1;
+	}
 	w->dirty = false;
 	w->head.gen++;
 	if (mq_head_write(w->lockfd, &w->head) < 0)
 		return mq_err_sys(e, "cannot write head of '%s'", w->path);
 	mq_seg_name(name, base, "log");
-	fd = openat(w->pdir, name, OPEN_FLAGS | O_CREAT | O_EXCL, 0666);
-	if (fd < 0 && errno == EEXIST) {
-		/* Left by a roll that crashed before its head update. */
-		fd = openat(w->pdir, name, OPEN_FLAGS);
-		if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_size != 0)) {
-			close(fd);
-			return mq_err_set(e, EEXIST, "segment '%s/%s' already "
-					  "holds data", w->path, name);
-		}
+	/* It may be there already, left by a roll that crashed before its
+	 * head update: then it must be empty. */
+	fd = mq_openat(w->pdir, name, OPEN_FLAGS | O_CREAT);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_size != 0)) {
+		close(fd);
+		return mq_err_set(e, EEXIST, "segment '%s/%s' already holds "
+				  "data", w->path, name);
 	}
 	if (fd < 0)
 		return mq_err_sys(e, "cannot create '%s/%s'", w->path, name);
 	close(fd);
 	if (open_files(w, base, 0, e) < 0)
 		return -1;
-	if (ftruncate(w->idxfd, 0) < 0 || ftruncate(w->tixfd, 0) < 0)
+	if (mq_ftruncate(w->idxfd, 0) < 0 || mq_ftruncate(w->tixfd, 0) < 0)
 		return mq_err_sys(e, "cannot reset index in '%s'", w->path);
-	if (w->sync != MQ_SYNC_NONE && fsync(w->pdir) < 0)
+	if (w->sync != MQ_SYNC_NONE && mq_fsync_dir(w->pdir) < 0)
 		return mq_err_sys(e, "cannot sync '%s'", w->path);
 	w->head.seg_base = base;
 	w->head.end_pos = 0;
@@ -439,6 +460,7 @@ roll(struct mq_pwriter *w, struct mq_err *e)
 	w->head.idx_count = 0;
 	w->head.first_ts = 0;
 	w->head.max_ts = INT64_MIN;
+	w->head.flags &= ~(uint64_t)MQ_HEAD_ROLL;
 	if (mq_head_write(w->lockfd, &w->head) < 0)
 		return mq_err_sys(e, "cannot write head of '%s'", w->path);
 	return 0;
@@ -449,6 +471,8 @@ roll_due(const struct mq_pwriter *w, const struct mq_bb *b)
 {
 	const struct mq_head *h = &w->head;
 
+	if (h->flags & MQ_HEAD_ROLL)
+		return true;
 	if (h->end_pos == 0)
 		return false;
 	return h->end_pos + b->outlen > (uint64_t)w->cfg->segment_bytes ||
@@ -475,7 +499,7 @@ mq_pwriter_append(struct mq_pwriter *w, struct mq_bb *b, uint64_t *base,
 	off = w->head.next_offset;
 	idx_count = w->head.idx_count;
 	mq_bb_stamp(b, off);
-	if (mq_write_full(w->segfd, b->out, b->outlen) < 0) {
+	if (mq_write_file(w->segfd, b->out, b->outlen) < 0) {
 		mq_err_sys(e, "cannot append to '%s'", w->path);
 		goto undo;
 	}
@@ -488,12 +512,15 @@ mq_pwriter_append(struct mq_pwriter *w, struct mq_bb *b, uint64_t *base,
 		mq_err_sys(e, "cannot write index in '%s'", w->path);
 		goto undo;
 	}
-	if (w->sync == MQ_SYNC_BATCH && fdatasync(w->segfd) < 0) {
-		mq_err_sys(e, "cannot sync '%s'", w->path);
-		goto fail_synced;
-	}
 	w->head.end_pos = pos + b->outlen;
 	w->head.next_offset = off + b->count;
+	if (w->sync == MQ_SYNC_BATCH && mq_fdatasync(w->segfd) < 0) {
+		mq_err_sys(e, "cannot sync '%s'", w->path);
+		/* The batch is stored but not acknowledged, and the
+		 * segment takes no more. */
+		poison(w);
+		goto fail;
+	}
 	if (mq_head_write(w->lockfd, &w->head) < 0) {
 		mq_err_sys(e, "cannot write head of '%s'", w->path);
 		goto fail_synced;
@@ -504,9 +531,9 @@ mq_pwriter_append(struct mq_pwriter *w, struct mq_bb *b, uint64_t *base,
 	return 0;
 undo:
 	/* Take back whatever part of the batch and its index got written. */
-	if (ftruncate(w->segfd, (off_t)pos) < 0 ||
-	    ftruncate(w->idxfd, (off_t)(idx_count * MQ_IDX_SIZE)) < 0 ||
-	    ftruncate(w->tixfd, (off_t)(idx_count * MQ_TIX_SIZE)) < 0)
+	if (mq_ftruncate(w->segfd, (off_t)pos) < 0 ||
+	    mq_ftruncate(w->idxfd, (off_t)(idx_count * MQ_IDX_SIZE)) < 0 ||
+	    mq_ftruncate(w->tixfd, (off_t)(idx_count * MQ_TIX_SIZE)) < 0)
 		w->recovered = false;
 	w->head.idx_count = idx_count;
 fail_synced:
@@ -520,10 +547,26 @@ fail:
 int
 mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e)
 {
+	struct mq_head h;
+
+	if (w->poisoned)
+		return mq_err_set(e, EIO, "'%s' was not synced: an earlier "
+				  "sync of it failed", w->path);
 	if (!w->dirty || w->segfd < 0)
 		return 0;
-	if (fdatasync(w->segfd) < 0)
-		return mq_err_sys(e, "cannot sync '%s'", w->path);
 	w->dirty = false;
-	return 0;
+	if (mq_fdatasync(w->segfd) == 0)
+		return 0;
+	mq_err_sys(e, "cannot sync '%s'", w->path);
+	/* Our segment takes no more appends, if it is still the active one. */
+	while (flock(w->lockfd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (mq_head_read(w->lockfd, &h) == 0 &&
+	    h.seg_base == w->head.seg_base) {
+		w->head = h;
+		poison(w);
+	}
+	unlock(w);
+	return -1;
 }

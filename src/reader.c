@@ -51,7 +51,7 @@ mq_preader_open(struct mq_preader *r, struct mq_topic *t, uint32_t p,
 		mq_preader_close(r);
 		return -1;
 	}
-	r->lockfd = openat(r->pdir, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	r->lockfd = mq_openat(r->pdir, "lock", O_RDONLY);
 	r->chunk = READ_CHUNK;
 	return 0;
 }
@@ -91,7 +91,7 @@ open_seg(struct mq_preader *r, uint64_t base, struct mq_err *e)
 	int fd;
 
 	mq_seg_name(name, base, "log");
-	fd = openat(r->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(r->pdir, name, O_RDONLY);
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open '%s/%s'", r->path, name);
 	/* Segments are read front to back: ask for a larger read-ahead. */
@@ -369,8 +369,11 @@ mq_preader_next_slow(struct mq_preader *r, struct mq_record *rec,
 						data + MQ_BATCH_HDR,
 						h.length - MQ_BATCH_HDR, r->raw,
 						h.raw_len, e) < 0) {
+				/* A copy: e->msg is rewritten below. */
+				char why[MQ_ERR_MAX];
+				memcpy(why, e->msg, sizeof why);
 				r->pos = r->batch_pos;
-				return corrupt(r, e, e->msg);
+				return corrupt(r, e, why);
 			}
 			mq_rec_iter_init(&r->it, &h, r->raw, h.raw_len);
 		} else {
@@ -396,13 +399,24 @@ segments(struct mq_preader *r, uint64_t **bases, size_t *n,
 	return 0;
 }
 
+/*
+ * Opens an index: its fd, -1 when there is none (readers then scan), -2
+ * with e set when what is there is refused (a link: see mq_openat).
+ */
 static int
-open_index(struct mq_preader *r, uint64_t base, const char *ext)
+open_index(struct mq_preader *r, uint64_t base, const char *ext,
+	   struct mq_err *e)
 {
 	char name[MQ_SEGNAME_MAX];
+	int fd;
 
 	mq_seg_name(name, base, ext);
-	return openat(r->pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(r->pdir, name, O_RDONLY);
+	if (fd < 0 && errno != ENOENT) {
+		mq_err_sys(e, "cannot open '%s/%s'", r->path, name);
+		return -2;
+	}
+	return fd;
 }
 
 /* Does an index entry really point at the batch with its offset? */
@@ -432,7 +446,7 @@ seek_offset_once(struct mq_preader *r, uint64_t off, struct mq_err *e)
 	uint64_t *bases, base;
 	size_t n, i;
 	struct mq_idx_entry ie;
-	int fd;
+	int fd = -1;
 
 	if (segments(r, &bases, &n, e) < 0)
 		return -1;
@@ -443,14 +457,14 @@ seek_offset_once(struct mq_preader *r, uint64_t off, struct mq_err *e)
 	if (open_seg(r, base, e) < 0)
 		return -1;
 	r->next = off;
-	if (off > base && (fd = open_index(r, base, "idx")) >= 0) {
+	if (off > base && (fd = open_index(r, base, "idx", e)) >= 0) {
 		uint64_t rel = off - base;
 		if (mq_idx_lookup(fd, rel > UINT32_MAX ? UINT32_MAX :
 				  (uint32_t)rel, &ie) == 0)
 			start_at(r, ie.rel, ie.pos);
 		close(fd);
 	}
-	return 0;
+	return fd == -2 ? -1 : 0;
 }
 
 /* Retention may remove the chosen segment before it is opened: retry. */
@@ -478,7 +492,9 @@ mq_seg_max_ts(int pdir, uint64_t base, uint64_t limit, int64_t *max_ts,
 
 	*max_ts = INT64_MIN;
 	mq_seg_name(name, base, "tix");
-	fd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(pdir, name, O_RDONLY);
+	if (fd < 0 && errno != ENOENT)
+		return mq_err_sys(e, "cannot open index '%s'", name);
 	if (fd >= 0) {
 		if (fstat(fd, &st) == 0 && st.st_size >= MQ_TIX_SIZE &&
 		    mq_tix_read(fd, (uint64_t)st.st_size / MQ_TIX_SIZE - 1,
@@ -489,7 +505,7 @@ mq_seg_max_ts(int pdir, uint64_t base, uint64_t limit, int64_t *max_ts,
 		close(fd);
 	}
 	mq_seg_name(name, base, "log");
-	lfd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	lfd = mq_openat(pdir, name, O_RDONLY);
 	if (lfd < 0)
 		return mq_err_sys(e, "cannot open segment '%s'", name);
 	if (fstat(lfd, &st) < 0) {
@@ -529,7 +545,7 @@ seek_time_once(struct mq_preader *r, int64_t ts, struct mq_err *e)
 	uint64_t *bases, base;
 	size_t n, i;
 	struct mq_tix_entry te;
-	int fd;
+	int fd = -1;
 
 	if (segments(r, &bases, &n, e) < 0)
 		return -1;
@@ -549,12 +565,12 @@ seek_time_once(struct mq_preader *r, int64_t ts, struct mq_err *e)
 	r->next = 0;
 	r->min_ts = ts;
 	r->have_min_ts = true;
-	if ((fd = open_index(r, base, "tix")) >= 0) {
+	if ((fd = open_index(r, base, "tix", e)) >= 0) {
 		if (mq_tix_lookup(fd, ts, &te) == 0)
 			start_at(r, te.rel, te.pos);
 		close(fd);
 	}
-	return 0;
+	return fd == -2 ? -1 : 0;
 }
 
 static int
@@ -619,13 +635,17 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 	/* The end: walk the newest segment from its last index entry. */
 	base = bases[n - 1];
 	mq_seg_name(name, base, "log");
-	fd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = mq_openat(pdir, name, O_RDONLY);
 	if (fd < 0) {
 		free(bases);
 		return mq_err_sys(e, "cannot open segment '%s'", name);
 	}
 	mq_seg_name(name, base, "idx");
-	ifd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ifd = mq_openat(pdir, name, O_RDONLY);
+	if (ifd < 0 && errno != ENOENT) {
+		mq_err_sys(e, "cannot open index '%s'", name);
+		goto fail;
+	}
 	if (ifd >= 0) {
 		struct stat st;
 		if (fstat(ifd, &st) == 0 && st.st_size >= MQ_IDX_SIZE &&
@@ -655,9 +675,13 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 		unsigned char hdr[MQ_BATCH_HDR];
 		struct mq_batch_hdr h;
 		mq_seg_name(name, bases[i], "log");
-		fd = openat(pdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
+		fd = mq_openat(pdir, name, O_RDONLY);
+		if (fd < 0 && errno == ENOENT)
 			continue;  /* removed by retention meanwhile */
+		if (fd < 0) {
+			mq_err_sys(e, "cannot open segment '%s'", name);
+			goto fail_bases;
+		}
 		if (mq_pread_full(fd, hdr, sizeof hdr, 0) == sizeof hdr &&
 		    mq_batch_hdr_decode(hdr, limit, &h) == 0) {
 			*start = h.base_offset;
@@ -671,6 +695,7 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 	return 0;
 fail:
 	close(fd);
+fail_bases:
 	free(bases);
 	free(scratch);
 	return -1;

@@ -79,12 +79,15 @@ mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 {
 	char *text = NULL;
 	int fd, empty;
+	struct stat st;
 
 	sp->fd = -1;
 	sp->path = NULL;
 	if (create && mkdir(path, 0777) < 0 && errno != EEXIST)
 		return mq_err_sys(e, "cannot create spool '%s'", path);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		mq_io_set_shared((st.st_mode & S_ISGID) != 0);
 	if (fd < 0 && errno == ENOENT)
 		return mq_err_set(e, ENOENT, "spool '%s' does not exist (mq-topic "
 				  "create makes it)", path);
@@ -116,7 +119,7 @@ mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 			goto fail;
 		}
 		if (mq_file_replace(fd, FORMAT_NAME, FORMAT_TEXT,
-				    strlen(FORMAT_TEXT), 0666, e) < 0)
+				    strlen(FORMAT_TEXT), e) < 0)
 			goto fail;
 	} else {
 		char msg[MQ_ERR_MAX];

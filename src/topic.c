@@ -30,8 +30,7 @@
 static int
 touch(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW |
-			O_CLOEXEC, 0666);
+	int fd = mq_openat(dirfd, name, O_WRONLY | O_CREAT);
 	if (fd < 0)
 		return -1;
 	return close(fd);
@@ -47,7 +46,7 @@ make_partition(int tfd, const char *tpath, uint32_t p, struct mq_err *e)
 	size_t n;
 
 	snprintf(name, sizeof name, "%u", p);
-	if (mkdirat(tfd, name, 0777) < 0 && errno != EEXIST)
+	if (mq_mkdirat(tfd, name) < 0 && errno != EEXIST)
 		return mq_err_sys(e, "cannot create '%s/%s'", tpath, name);
 	pfd = openat(tfd, name, DIR_FLAGS);
 	if (pfd < 0)
@@ -68,7 +67,7 @@ make_partition(int tfd, const char *tpath, uint32_t p, struct mq_err *e)
 		if (touch(pfd, seg) < 0)
 			goto sysfail;
 	}
-	if (fsync(pfd) < 0)
+	if (mq_fsync_dir(pfd) < 0)
 		goto sysfail;
 	close(pfd);
 	return 0;
@@ -88,7 +87,7 @@ store_config(int tfd, const char *tpath, const struct mq_config *cfg,
 
 	if (!text)
 		return mq_err_sys(e, "out of memory");
-	rc = mq_file_replace(tfd, "config", text, strlen(text), 0666, e);
+	rc = mq_file_replace(tfd, "config", text, strlen(text), e);
 	free(text);
 	if (rc < 0) {
 		char msg[MQ_ERR_MAX];
@@ -114,7 +113,7 @@ mq_topic_create(struct mq_spool *sp, const char *name,
 	snprintf(tmp, sizeof tmp, "+new.%ld.%lld", (long)getpid(),
 		 (long long)mq_mono_ms());
 	mq_rmtree(sp->fd, tmp);
-	if (mkdirat(sp->fd, tmp, 0777) < 0)
+	if (mq_mkdirat(sp->fd, tmp) < 0)
 		return mq_err_sys(e, "cannot create topic '%s' in '%s'", name,
 				  sp->path);
 	tfd = openat(sp->fd, tmp, DIR_FLAGS);
@@ -127,16 +126,12 @@ mq_topic_create(struct mq_spool *sp, const char *name,
 	for (uint32_t p = 0; p < (uint32_t)cfg->partitions; p++)
 		if (make_partition(tfd, name, p, e) < 0)
 			goto fail_fd;
-	if (fsync(tfd) < 0) {
+	if (mq_fsync_dir(tfd) < 0) {
 		mq_err_sys(e, "cannot sync topic '%s'", name);
 		goto fail_fd;
 	}
 	close(tfd);
-#ifdef HAVE_RENAMEAT2
-	rc = renameat2(sp->fd, tmp, sp->fd, name, RENAME_NOREPLACE);
-	if (rc < 0 && errno == EINVAL)
-#endif
-		rc = renameat(sp->fd, tmp, sp->fd, name);
+	rc = mq_rename_noreplace(sp->fd, tmp, sp->fd, name);
 	if (rc < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			mq_err_set(e, EEXIST, "topic '%s' already exists",
@@ -145,7 +140,7 @@ mq_topic_create(struct mq_spool *sp, const char *name,
 			mq_err_sys(e, "cannot create topic '%s'", name);
 		goto fail;
 	}
-	if (fsync(sp->fd) < 0)
+	if (mq_fsync_dir(sp->fd) < 0)
 		return mq_err_sys(e, "cannot sync spool '%s'", sp->path);
 	return 0;
 fail_fd:
@@ -255,7 +250,7 @@ mq_topic_alter(struct mq_topic *t, const struct mq_config *cfg,
 	for (int64_t p = cur.partitions; p < cfg->partitions; p++)
 		if (make_partition(t->fd, t->name, (uint32_t)p, e) < 0)
 			goto out;
-	if (fsync(t->fd) < 0) {
+	if (mq_fsync_dir(t->fd) < 0) {
 		mq_err_sys(e, "cannot sync topic '%s'", t->name);
 		goto out;
 	}
@@ -278,13 +273,13 @@ mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e)
 	snprintf(tmp, sizeof tmp, "+del.%ld.%lld", (long)getpid(),
 		 (long long)mq_mono_ms());
 	mq_rmtree(sp->fd, tmp);
-	if (renameat(sp->fd, name, sp->fd, tmp) < 0) {
+	if (mq_renameat(sp->fd, name, sp->fd, tmp) < 0) {
 		if (errno == ENOENT)
 			return mq_err_set(e, ENOENT, "topic '%s' does not exist "
 					  "in '%s'", name, sp->path);
 		return mq_err_sys(e, "cannot delete topic '%s'", name);
 	}
-	if (fsync(sp->fd) < 0)
+	if (mq_fsync_dir(sp->fd) < 0)
 		return mq_err_sys(e, "cannot sync spool '%s'", sp->path);
 	if (mq_rmtree(sp->fd, tmp) < 0)
 		return mq_err_sys(e, "topic '%s' deleted, but removing its "
@@ -344,7 +339,7 @@ mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 	if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
 				&pi->start, &pi->end, e) < 0)
 		goto fail;
-	lockfd = openat(pdir, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	lockfd = mq_openat(pdir, "lock", O_RDONLY);
 	if (lockfd >= 0) {
 		if (mq_head_read(lockfd, &h) == 0) {
 			pi->recovered_bytes = h.recovered_bytes;
