@@ -206,7 +206,14 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 		notice(c, true, "group '%s': '%s' partition %u committed at "
 		       "offset %llu", c->o.group, ct->t.name, parts[i],
 		       (unsigned long long)pos[i].offset);
+		if (c->o.acks && mq_acklog_printf(c->o.acks, e, "%s %u %llu\n",
+				ct->t.name, parts[i],
+				(unsigned long long)pos[i].offset) < 0)
+			goto unlock;
 	}
+	/* Durable commits only: mq_group_write synced the offset files. */
+	if (n && c->o.acks && mq_acklog_commit(c->o.acks, e) < 0)
+		goto unlock;
 	rc = 0;
 unlock:
 	close(lock);

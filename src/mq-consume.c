@@ -21,8 +21,8 @@ static const char usage_text[] =
 "                  [--until N|@TIME] [-f] [-D DELIM | -0] [-K DELIM]\n"
 "                  [-F FORMAT] [--null-marker STR] TOPIC...\n"
 "       mq-consume -g GROUP [--no-commit] [--offset-reset POLICY]\n"
-"                  [--commit-interval MS] [--commit-every N] [-v]\n"
-"                  [options] TOPIC...\n"
+"                  [--commit-interval MS] [--commit-every N] [--acks FILE]\n"
+"                  [-v] [options] TOPIC...\n"
 "       mq-consume --exec CMD [--batch N] [--retries N] [--retry-backoff MS]\n"
 "                  [--dlq TOPIC] [-g GROUP] [options] TOPIC...\n"
 "       mq-consume --help | --version\n"
@@ -53,6 +53,8 @@ static const char usage_text[] =
 "                        earliest (default, with a warning), latest, error\n"
 "      --commit-interval MS  commit at least this often (default 1s)\n"
 "      --commit-every N  also commit every N messages\n"
+"      --acks FILE       append \"TOPIC PARTITION OFFSET\" to FILE for each\n"
+"                        partition of each commit, once it is durable\n"
 "  -v, --verbose         report group events (partitions taken, given back,\n"
 "                        committed, reset) on stderr\n"
 "      --exec CMD        run sh -c CMD for each message, the message on its\n"
@@ -67,7 +69,8 @@ static const char usage_text[] =
 "  -V, --version         show the version and exit\n";
 
 enum { OPT_UNTIL = 256, OPT_NULL, OPT_NO_COMMIT, OPT_RESET, OPT_INTERVAL,
-       OPT_EVERY, OPT_EXEC, OPT_BATCH, OPT_RETRIES, OPT_BACKOFF, OPT_DLQ };
+       OPT_EVERY, OPT_EXEC, OPT_BATCH, OPT_RETRIES, OPT_BACKOFF, OPT_DLQ,
+       OPT_ACKS };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -85,6 +88,7 @@ static const struct option longopts[] = {
 	{"offset-reset", required_argument, NULL, OPT_RESET},
 	{"commit-interval", required_argument, NULL, OPT_INTERVAL},
 	{"commit-every", required_argument, NULL, OPT_EVERY},
+	{"acks", required_argument, NULL, OPT_ACKS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"batch", required_argument, NULL, OPT_BATCH},
@@ -111,6 +115,7 @@ struct run {
 	struct mq_spool sp;
 	struct mq_topic dlq_topic;
 	struct mq_producer dlq;
+	struct mq_acklog acks;
 };
 
 static void
@@ -360,7 +365,7 @@ main(int argc, char **argv)
 	};
 	struct mq_exec_opts xo = {.backoff_ms = 100};
 	uint32_t *parts = r.parts = calloc((size_t)argc, sizeof *parts);
-	const char *dir = NULL, *format = NULL, *dlq = NULL;
+	const char *dir = NULL, *format = NULL, *dlq = NULL, *acks = NULL;
 	char *delim = NULL, *kdelim = NULL;
 	size_t dlen = 0, kdlen = 0;
 	bool nul = false, group_opts = false, exec_opts = false;
@@ -432,6 +437,13 @@ main(int argc, char **argv)
 			o.commit_every = cli_u64("--commit-every", optarg, 1,
 						 UINT64_MAX);
 			break;
+		case OPT_ACKS:
+			group_opts = true;
+			if (!*optarg || !strcmp(optarg, "-"))
+				cli_usage("--acks: name a file (standard "
+					  "output carries the messages)");
+			acks = optarg;
+			break;
 		case 'v': o.verbose = true; break;
 		case OPT_EXEC: xo.cmd = optarg; break;
 		case OPT_BATCH:
@@ -469,7 +481,8 @@ main(int argc, char **argv)
 		cli_usage("-F cannot be combined with -D, -0 or -K (write "
 			  "delimiters and %%k into the format)");
 	if (group_opts && !o.group)
-		cli_usage("--no-commit, --offset-reset and --commit-* need -g");
+		cli_usage("--no-commit, --offset-reset, --commit-* and --acks "
+			  "need -g");
 	if (o.group && o.nparts)
 		cli_usage("-p cannot be combined with -g: the group assigns "
 			  "partitions");
@@ -481,6 +494,9 @@ main(int argc, char **argv)
 			  "--null-marker");
 	if (xo.cmd && o.no_commit)
 		cli_usage("--exec cannot be combined with --no-commit");
+	if (acks && o.no_commit)
+		cli_usage("--acks cannot be combined with --no-commit (it logs "
+			  "commits)");
 	if (!delim) {
 		delim = strdup(nul ? "" : "\n");
 		dlen = 1;
@@ -498,6 +514,11 @@ main(int argc, char **argv)
 	r.delim = delim;
 	r.kdelim = kdelim;
 	cli_open_spool(&r.sp, dir, false, argv[optind]);
+	if (acks) {
+		if (mq_acklog_open(&r.acks, acks, true, &e) < 0)
+			cli_die(CLI_ERROR, "%s", e.msg);
+		o.acks = &r.acks;
+	}
 	if (dlq) {
 		if (mq_topic_open(&r.dlq_topic, &r.sp, dlq, &e) < 0)
 			cli_die(CLI_ERROR, "dead-letter topic: %s", e.msg);

@@ -19,7 +19,7 @@ static const char usage_text[] =
 "                  [-Z] [-p N] [-z] [--partitioner xxh3|murmur2]\n"
 "                  [--compression none|zlib] [--sync exit|batch|none]\n"
 "                  [--batch-size BYTES] [--linger MS] [--buffer-memory BYTES]\n"
-"                  [--timestamp TIME] [-v] TOPIC [FILE...]\n"
+"                  [--timestamp TIME] [--acks FILE] [-v] TOPIC [FILE...]\n"
 "       mq-produce --help | --version\n"
 "\n"
 "Reads messages, one per delimiter, from each FILE (- or none: stdin).\n"
@@ -43,12 +43,15 @@ static const char usage_text[] =
 "      --buffer-memory BYTES  unsent batches in all (default 32MiB)\n"
 "      --timestamp TIME    timestamp of every message (epoch ms or\n"
 "                          ISO-8601; default: the time it is read)\n"
+"      --acks FILE         append \"PARTITION FIRST LAST\" to FILE (- for\n"
+"                          stdout) for each batch once it is durable\n"
+"                          as --sync defines it\n"
 "  -v, --verbose           print a summary on stderr\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n";
 
 enum { OPT_PARTITIONER = 256, OPT_COMPRESSION, OPT_SYNC, OPT_BATCH,
-       OPT_LINGER, OPT_BUFFER, OPT_TIMESTAMP };
+       OPT_LINGER, OPT_BUFFER, OPT_TIMESTAMP, OPT_ACKS };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -65,6 +68,7 @@ static const struct option longopts[] = {
 	{"linger", required_argument, NULL, OPT_LINGER},
 	{"buffer-memory", required_argument, NULL, OPT_BUFFER},
 	{"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+	{"acks", required_argument, NULL, OPT_ACKS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -77,6 +81,7 @@ struct run {
 	size_t dlen, kdlen;
 	const char *key;
 	bool null_empty;
+	struct mq_acklog acks;
 };
 
 /*
@@ -239,7 +244,7 @@ main(int argc, char **argv)
 	};
 	struct mq_header *hv = calloc((size_t)argc, sizeof *hv);
 	size_t nh = 0;
-	const char *dir = NULL;
+	const char *dir = NULL, *acks = NULL;
 	bool verbose = false, nul = false;
 	struct mq_spool sp;
 	struct mq_topic t;
@@ -326,6 +331,11 @@ main(int argc, char **argv)
 			if (mq_parse_time(optarg, &po.timestamp, &e) < 0)
 				cli_usage("--timestamp: %s", e.msg);
 			break;
+		case OPT_ACKS:
+			if (!*optarg)
+				cli_usage("--acks: empty file name");
+			acks = optarg;
+			break;
 		case 'v': verbose = true; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -351,8 +361,15 @@ main(int argc, char **argv)
 	po.nheaders = (uint32_t)nh;
 
 	cli_open_spool(&sp, dir, false, argv[optind]);
-	if (mq_topic_open(&t, &sp, argv[optind], &e) < 0 ||
-	    mq_producer_init(&r.p, &t, &po, &e) < 0)
+	if (mq_topic_open(&t, &sp, argv[optind], &e) < 0)
+		cli_fail(&e);
+	if (acks) {
+		if (mq_acklog_open(&r.acks, acks, po.sync != MQ_SYNC_NONE,
+				   &e) < 0)
+			cli_die(CLI_ERROR, "%s", e.msg);
+		po.acks = &r.acks;
+	}
+	if (mq_producer_init(&r.p, &t, &po, &e) < 0)
 		cli_fail(&e);
 	if (optind + 1 == argc) {
 		produce(&r, 0, "stdin");
@@ -377,6 +394,8 @@ main(int argc, char **argv)
 	if (verbose)
 		summary(&r);
 	mq_producer_free(&r.p);
+	if (acks)
+		mq_acklog_close(&r.acks);
 	mq_topic_close(&t);
 	mq_spool_close(&sp);
 	free((void *)po.headers);

@@ -143,6 +143,31 @@ mq_print(struct mq_printer *pr, const char *topic, uint32_t partition,
 	return mq_out_put(o, pr->delim, pr->dlen);
 }
 
+/* ---- producer.c: acknowledgement logs (--acks) ---- */
+
+/*
+ * A file that gets one line for each thing made durable: mq-produce --acks
+ * logs appended batches, mq-consume -g --acks logs group commits.  Lines
+ * are added only once what they name is durable; mq_acklog_commit writes
+ * them (O_APPEND) and, with sync, fdatasyncs the file, so a line that
+ * survives a crash never names something the crash took back.
+ */
+struct mq_acklog {
+	struct mq_out out;
+	char *what;              /* "'FILE'" or "standard output", for messages */
+	bool sync;               /* fdatasync each group (regular files only) */
+};
+/* Opens path for appending, creating it; "-" is standard output. */
+int mq_acklog_open(struct mq_acklog *a, const char *path, bool sync,
+		   struct mq_err *e);
+/* Adds a line; it may be written at once, and is synced by the commit. */
+int mq_acklog_printf(struct mq_acklog *a, struct mq_err *e,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Writes the lines added so far and syncs them (per a->sync). */
+int mq_acklog_commit(struct mq_acklog *a, struct mq_err *e);
+void mq_acklog_close(struct mq_acklog *a);
+
 /* ---- producer.c: batching messages into partitions ---- */
 
 struct mq_producer_opts {
@@ -157,7 +182,19 @@ struct mq_producer_opts {
 	const unsigned char *headers;  /* pre-encoded, for every message */
 	size_t hlen;
 	uint32_t nheaders;
+	struct mq_acklog *acks;  /* acknowledged batches go here, or NULL */
 };
+
+/*
+ * A batch appended but not yet acknowledged: with MQ_SYNC_EXIT it waits
+ * until its partition's writer is synced (at the end, or when evicted).
+ * At most MQ_ACKS_PENDING wait; then every writer is synced early.
+ */
+struct mq_unacked {
+	uint32_t partition;
+	uint64_t first, last;
+};
+#define MQ_ACKS_PENDING 4096
 
 struct mq_pslot {
 	struct mq_pwriter w;
@@ -185,6 +222,8 @@ struct mq_producer {
 	uint32_t open_writers, max_writers;
 	struct mq_codec *cz;
 	uint64_t messages, bytes, stored;  /* stored: messages appended */
+	struct mq_unacked *unacked;  /* with o.acks: batches not yet logged */
+	size_t nunacked;
 };
 int mq_producer_init(struct mq_producer *p, struct mq_topic *t,
 		     const struct mq_producer_opts *o, struct mq_err *e);
@@ -217,7 +256,10 @@ int64_t mq_producer_linger_left(const struct mq_producer *p);
 bool mq_producer_overdue(const struct mq_producer *p);
 /* Appends every unsent batch. */
 int mq_producer_flush(struct mq_producer *p, struct mq_err *e);
-/* Flushes and syncs per policy: after 0, every queued message is durable. */
+/*
+ * Flushes and syncs per policy: after 0, every queued message is durable
+ * (and, with o.acks, logged).
+ */
 int mq_producer_finish(struct mq_producer *p, struct mq_err *e);
 void mq_producer_free(struct mq_producer *p);
 
@@ -340,6 +382,7 @@ struct mq_consumer_opts {
 	int (*flush)(void *arg); /* writes out all delivered messages */
 	void (*notice)(void *arg, const char *msg);
 	void *cb_arg;            /* passed to flush and notice */
+	struct mq_acklog *acks;  /* group: each commit is logged here, or NULL */
 };
 
 struct mq_cpart {

@@ -14,13 +14,25 @@
  * Partition writers are opened on first use and kept open; when more are
  * open than the descriptor limit allows, the least recently used one is
  * synced (per policy) and closed.
+ *
+ * With an acknowledgement log (--acks), each appended batch is logged as
+ * "PARTITION FIRST LAST" once it is durable as the sync policy defines it:
+ * at once with MQ_SYNC_BATCH (the append synced it) and MQ_SYNC_NONE
+ * (nothing will); with MQ_SYNC_EXIT it waits in a list until its writer is
+ * synced, at the end or when evicted, or when the list is full.  The log
+ * code itself is at the end of this file.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mqcmd.h"
 
@@ -78,8 +90,70 @@ mq_producer_free(struct mq_producer *p)
 	}
 	free(p->slots);
 	mq_codec_free(p->cz);
+	free(p->unacked);
 	p->slots = NULL;
 	p->cz = NULL;
+	p->unacked = NULL;
+	p->nunacked = 0;
+}
+
+/*
+ * Logs the waiting batches of partition `part` (all of them when part is
+ * p->n), in the order they were appended, and syncs the log.  They leave
+ * the list first, so a failed write never logs one twice.
+ */
+static int
+log_acks(struct mq_producer *p, uint32_t part, struct mq_err *e)
+{
+	size_t kept = 0, logged = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < p->nunacked; i++) {
+		struct mq_unacked *u = &p->unacked[i];
+		if (part < p->n && u->partition != part) {
+			p->unacked[kept++] = *u;
+			continue;
+		}
+		logged++;
+		if (rc == 0 && mq_acklog_printf(p->o.acks, e, "%u %llu %llu\n",
+				u->partition, (unsigned long long)u->first,
+				(unsigned long long)u->last) < 0)
+			rc = -1;
+	}
+	p->nunacked = kept;
+	if (rc < 0 || logged == 0)
+		return rc;
+	return mq_acklog_commit(p->o.acks, e);
+}
+
+/* Syncs every open writer (per policy) and logs every waiting batch. */
+static int
+sync_all(struct mq_producer *p, struct mq_err *e)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->slots[i].open && mq_pwriter_sync(&p->slots[i].w, e) < 0)
+			return -1;
+	return p->o.acks ? log_acks(p, p->n, e) : 0;
+}
+
+/* Acknowledges a batch just appended: logs it now, or queues it. */
+static int
+ack(struct mq_producer *p, uint32_t i, uint64_t first, uint64_t last,
+    struct mq_err *e)
+{
+	if (!p->unacked) {
+		/* Only MQ_SYNC_EXIT keeps batches waiting. */
+		size_t cap = p->o.sync == MQ_SYNC_EXIT ? MQ_ACKS_PENDING : 1;
+		p->unacked = malloc(cap * sizeof *p->unacked);
+		if (!p->unacked)
+			return mq_err_sys(e, "out of memory");
+	}
+	p->unacked[p->nunacked++] = (struct mq_unacked){i, first, last};
+	if (p->o.sync != MQ_SYNC_EXIT)
+		return log_acks(p, p->n, e);
+	if (p->nunacked == MQ_ACKS_PENDING)
+		return sync_all(p, e);
+	return 0;
 }
 
 /* Closes the least recently used writer, after syncing it per policy. */
@@ -99,6 +173,8 @@ evict(struct mq_producer *p, struct mq_err *e)
 	mq_pwriter_close(&lru->w);
 	lru->open = false;
 	p->open_writers--;
+	if (p->o.acks)
+		return log_acks(p, (uint32_t)(lru - p->slots), e);
 	return 0;
 }
 
@@ -106,7 +182,7 @@ static int
 flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
 {
 	struct mq_pslot *s = &p->slots[i];
-	uint64_t base;
+	uint64_t base, count;
 
 	if (s->bb.count == 0)
 		return 0;
@@ -122,11 +198,12 @@ flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
 	if (mq_bb_seal(&s->bb, p->codec, p->cz, e) < 0 ||
 	    mq_pwriter_append(&s->w, &s->bb, &base, e) < 0)
 		return -1;
+	count = s->bb.count;
 	if (s->msgs == 0)
 		s->first = base;
-	s->last = base + s->bb.count - 1;
-	s->msgs += s->bb.count;
-	p->stored += s->bb.count;
+	s->last = base + count - 1;
+	s->msgs += count;
+	p->stored += count;
 	p->pending -= s->bb.len - MQ_BATCH_HDR;
 	mq_bb_reset(&s->bb);
 	/* Keep a buffer for the next batch only while all of them fit the
@@ -140,6 +217,8 @@ flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
 	p->allocated += s->kept;
 	if (i == p->sticky)
 		p->sticky = (p->sticky + 1) % p->n;
+	if (p->o.acks)
+		return ack(p, i, base, base + count - 1, e);
 	return 0;
 }
 
@@ -244,8 +323,87 @@ mq_producer_finish(struct mq_producer *p, struct mq_err *e)
 {
 	if (mq_producer_flush(p, e) < 0)
 		return -1;
-	for (uint32_t i = 0; i < p->n; i++)
-		if (p->slots[i].open && mq_pwriter_sync(&p->slots[i].w, e) < 0)
-			return -1;
+	return sync_all(p, e);
+}
+
+/* ---- acknowledgement logs ---- */
+
+int
+mq_acklog_open(struct mq_acklog *a, const char *path, bool sync,
+	       struct mq_err *e)
+{
+	bool out = strcmp(path, "-") == 0;
+	size_t n = strlen(path) + 3;
+	struct stat st;
+	int fd;
+
+	memset(a, 0, sizeof *a);
+	a->out.fd = -1;
+	a->what = malloc(n > 16 ? n : 16);
+	if (!a->what)
+		return mq_err_sys(e, "out of memory");
+	if (out)
+		strcpy(a->what, "standard output");
+	else
+		snprintf(a->what, n, "'%s'", path);
+	fd = out ? STDOUT_FILENO : open(path, O_WRONLY | O_APPEND | O_CREAT |
+					O_CLOEXEC, 0666);
+	if (fd < 0) {
+		mq_err_sys(e, "cannot open acknowledgement file %s", a->what);
+		mq_acklog_close(a);
+		return -1;
+	}
+	if (mq_out_init(&a->out, fd) < 0) {
+		mq_err_sys(e, "out of memory");
+		if (!out)
+			close(fd);
+		a->out.fd = -1;
+		mq_acklog_close(a);
+		return -1;
+	}
+	/* Pipes and terminals cannot be synced (EINVAL): nothing to wait for. */
+	a->sync = sync && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	return 0;
+}
+
+int
+mq_acklog_printf(struct mq_acklog *a, struct mq_err *e, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return mq_err_set(e, EOVERFLOW, "acknowledgement line too long "
+				  "for %s", a->what);
+	if (mq_out_put(&a->out, line, (size_t)n) < 0)
+		return mq_err_sys(e, "cannot write acknowledgements to %s",
+				  a->what);
+	return 0;
+}
+
+int
+mq_acklog_commit(struct mq_acklog *a, struct mq_err *e)
+{
+	if (mq_out_flush(&a->out) < 0)
+		return mq_err_sys(e, "cannot write acknowledgements to %s",
+				  a->what);
+	if (a->sync && mq_fdatasync(a->out.fd) < 0)
+		return mq_err_sys(e, "cannot sync acknowledgements in %s",
+				  a->what);
+	return 0;
+}
+
+void
+mq_acklog_close(struct mq_acklog *a)
+{
+	if (a->out.fd > STDERR_FILENO)
+		close(a->out.fd);
+	mq_out_free(&a->out);
+	free(a->what);
+	a->what = NULL;
+	a->out.fd = -1;
 }

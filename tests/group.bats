@@ -751,3 +751,97 @@ two_by_ten() {
 	assert_equal "$(cat "$MQ_SPOOL/t/groups/g/0")" 5
 	assert_not_exist "$MQ_SPOOL/t/groups/g/0.tmp.99999"
 }
+
+# ---------------------------------------------------------------------------
+# Acknowledgement logs (--acks)
+
+# offset_files: "TOPIC P OFFSET" for each offset file of g on t.
+offset_files() {
+	local p
+	for p in "$@"; do
+		echo "t $p $(head -n 1 "$(ofile "$p")")"
+	done
+}
+
+@test "--acks logs TOPIC PARTITION OFFSET for each partition a commit moved, as the offset files hold it" {
+	mq-topic create t
+	seq 0 19 | mq-produce t
+	run -0 mq-consume -g g --commit-every 5 -c 12 --acks "$T/acks" t
+	assert_output "$(seq 0 11)"
+	printf 't 0 5\nt 0 10\nt 0 12\n' | cmp - "$T/acks"
+	committed 0 12
+	# the next run appends
+	run -0 mq-consume -g g --acks "$T/acks" t
+	assert_output "$(seq 12 19)"
+	printf 't 0 5\nt 0 10\nt 0 12\nt 0 20\n' | cmp - "$T/acks"
+	tail -n 1 "$T/acks" | cmp - <(offset_files 0)
+	# a run that moves nothing logs nothing
+	run -0 mq-consume -g g --acks "$T/acks" t
+	assert_output ""
+	[ "$(wc -l <"$T/acks")" -eq 4 ]
+}
+
+@test "--acks after -c on two partitions: the lines match the offset files" {
+	two_by_ten
+	run -0 mq-consume -g g -c 15 --acks "$T/acks" t
+	[ "${#lines[@]}" -eq 15 ]
+	# partitions take turns by batch: one read to its end, one half-way
+	sort "$T/acks" | cmp - <(offset_files 0 1)
+	run awk '$3 == 5 { print $2 }' "$T/acks"
+	[ "${#lines[@]}" -eq 1 ]
+	local half=$output
+	run -0 mq-consume -g g --acks "$T/acks" t
+	[ "$(wc -l <"$T/acks")" -eq 3 ]
+	[ "$(tail -n 1 "$T/acks")" = "t $half 10" ]
+	printf 't 0 10\nt 1 10\n' | cmp - <(offset_files 0 1)
+}
+
+@test "a follower's --acks lines match its offset files after SIGTERM, and only grow" {
+	mq-topic create t -p 2
+	member m -g g -f --commit-interval 50ms --acks "$T/acks" t
+	wait_for shares_are 2
+	keyed 100 10 | mq-produce -K '\t' t
+	wait_for lines_in "$T/m.out" 100
+	keyed 50 10 | mq-produce -K '\t' t
+	wait_for lines_in "$T/m.out" 150
+	kill -TERM "$PID"
+	status_of "$PID"
+	[ "$rc" -eq 0 ]
+	at_end t
+	# the last line of each partition is its offset file
+	awk '{ last[$2] = $0 } END { for (p in last) print last[p] }' \
+		"$T/acks" | sort | cmp - <(offset_files 0 1)
+	# and each partition's offsets only grow
+	awk '($2 in prev) && $3 <= prev[$2] { exit 1 } { prev[$2] = $3 }' \
+		"$T/acks"
+}
+
+@test "--acks needs -g, a file, and commits: exit 2" {
+	two_by_ten
+	run --separate-stderr -2 mq-consume --acks "$T/acks" t
+	assert_equal "$stderr" "mq-consume: --no-commit, --offset-reset, --commit-* and --acks need -g"
+	run --separate-stderr -2 mq-consume -g g --acks - t
+	assert_equal "$stderr" "mq-consume: --acks: name a file (standard output carries the messages)"
+	run --separate-stderr -2 mq-consume -g g --no-commit --acks "$T/acks" t
+	assert_equal "$stderr" "mq-consume: --acks cannot be combined with --no-commit (it logs commits)"
+	assert_output ""
+	[ ! -e "$T/acks" ]
+	[ ! -e "$MQ_SPOOL/t/groups" ]
+}
+
+@test "an --acks file that cannot be written is a runtime error naming it, after the commit" {
+	two_by_ten
+	run --separate-stderr -1 mq-consume -g g --acks /dev/full t
+	[ "${#lines[@]}" -eq 20 ]
+	assert_equal "$stderr" "mq-consume: cannot write acknowledgements to '/dev/full': No space left on device"
+	committed 0 10
+	committed 1 10
+}
+
+@test "an --acks file that cannot be opened exits 1 naming it, reading nothing" {
+	two_by_ten
+	run --separate-stderr -1 mq-consume -g g --acks "$T/no/acks" t
+	assert_output ""
+	assert_equal "$stderr" "mq-consume: cannot open acknowledgement file '$T/no/acks': No such file or directory"
+	[ ! -e "$(ofile 0)" ]
+}

@@ -811,3 +811,104 @@ read_since_start() {
 	run mq-consume t
 	assert_output "$(printf 'one\ntwo')"
 }
+
+# --- acknowledgement logs (--acks) -------------------------------------------
+
+@test "--acks appends each batch's partition and first and last offsets to FILE" {
+	mq-topic create t -p 2
+	# --batch-size 20 holds three one-digit records: three batches
+	seq 1 9 | mq-produce -p 1 --batch-size 20 --acks "$T/acks" t
+	printf '1 0 2\n1 3 5\n1 6 8\n' | cmp - "$T/acks"
+	run mq-consume -p 1 -F '%o %s\n' t
+	assert_output "$(seq 1 9 | awk '{ print NR - 1, $1 }')"
+	# a second run appends to the file
+	seq 1 3 | mq-produce -p 1 --batch-size 20 --acks "$T/acks" --sync batch t
+	printf '1 0 2\n1 3 5\n1 6 8\n1 9 11\n' | cmp - "$T/acks"
+}
+
+@test "--acks - writes the acknowledgements to standard output" {
+	mq-topic create t
+	run --separate-stderr -0 mq-produce --batch-size 20 --acks - t <<<"$(seq 1 5)"
+	assert_output "$(printf '0 0 2\n0 3 4')"
+	assert_equal "$stderr" ""
+}
+
+@test "--acks logs each partition's batches of keyed messages with the offsets they got" {
+	mq-topic create t -p 4
+	# from a file, which never pauses: one batch per partition
+	seq 1 200 | awk '{ print "k" ($1 % 13) ":" $1 }' >"$T/in"
+	mq-produce -K: --acks "$T/acks" t "$T/in"
+	mq-consume -F '%p %o\n' t >"$T/stored"
+	# each partition's first and last offset as consumed
+	awk '!($1 in first) { first[$1] = $2 } { last[$1] = $2 }
+	     END { for (p in first) print p, first[p], last[p] }' "$T/stored" |
+		sort >"$T/want"
+	sort "$T/acks" | cmp - "$T/want"
+	[ "$(wc -l <"$T/acks")" -eq 4 ]
+}
+
+@test "with the default --sync exit a batch is acknowledged only once the producer syncs at the end" {
+	mq-topic create t
+	start_fifo_producer "$T/fifo" --acks "$T/acks" t
+	printf 'one\ntwo\n' >&7
+	wait_for has_output "$(printf 'one\ntwo')" mq-consume t
+	# stored, but not synced yet: not acknowledged
+	[ -f "$T/acks" ] && [ ! -s "$T/acks" ]
+	exec 7>&-
+	rc=0
+	wait "$BG_PID" || rc=$?
+	BG_PID=
+	[ "$rc" -eq 0 ]
+	printf '0 0 1\n' | cmp - "$T/acks"
+}
+
+@test "with --sync batch each batch is acknowledged while the producer runs" {
+	mq-topic create t
+	start_fifo_producer "$T/fifo" --sync batch --acks "$T/acks" t
+	printf 'one\ntwo\n' >&7
+	wait_for lines_in "$T/acks" 1
+	printf '0 0 1\n' | cmp - "$T/acks"
+	printf 'three\n' >&7
+	wait_for lines_in "$T/acks" 2
+	printf '0 0 1\n0 2 2\n' | cmp - "$T/acks"
+	exec 7>&-
+	rc=0
+	wait "$BG_PID" || rc=$?
+	BG_PID=
+	[ "$rc" -eq 0 ]
+	printf '0 0 1\n0 2 2\n' | cmp - "$T/acks"
+}
+
+@test "with --sync none each batch is acknowledged as soon as it is written" {
+	mq-topic create t
+	start_fifo_producer "$T/fifo" --sync none --acks "$T/acks" t
+	printf 'one\n' >&7
+	wait_for lines_in "$T/acks" 1
+	printf '0 0 0\n' | cmp - "$T/acks"
+	exec 7>&-
+	wait "$BG_PID"
+	BG_PID=
+}
+
+@test "an --acks file that cannot be written is a runtime error naming it; the messages are stored" {
+	mq-topic create t
+	run --separate-stderr -1 mq-produce --acks /dev/full t <<<"$(seq 1 3)"
+	assert_output ""
+	assert_equal "$stderr" "mq-produce: cannot write acknowledgements to '/dev/full': No space left on device; 3 messages before it were stored"
+	run mq-consume t
+	assert_output "$(seq 1 3)"
+}
+
+@test "an --acks file that cannot be opened exits 1 naming it, storing nothing" {
+	mq-topic create t
+	run --separate-stderr -1 mq-produce --acks "$T/no/such/acks" t <<<"x"
+	assert_equal "$stderr" "mq-produce: cannot open acknowledgement file '$T/no/such/acks': No such file or directory"
+	run mq-consume t
+	assert_output ""
+}
+
+@test "an empty --acks file name is a usage error" {
+	mq-topic create t
+	run --separate-stderr -2 mq-produce --acks '' t <<<"x"
+	assert_equal "$stderr" "mq-produce: --acks: empty file name"
+}
