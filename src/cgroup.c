@@ -155,6 +155,7 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 	struct mq_cpart **who = NULL;
 	size_t n = 0;
 	int lock, rc = -1;
+	char what[600];
 
 	if (!ct->joined)
 		return 0;
@@ -165,7 +166,9 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 		mq_err_sys(e, "out of memory");
 		goto out;
 	}
-	lock = mq_group_lock(ct->gdir, e);
+	snprintf(what, sizeof what, "group '%s' of topic '%s'", c->o.group,
+		 ct->t.name);
+	lock = mq_group_lock(ct->gdir, what, e);
 	if (lock < 0)
 		goto out;
 	for (size_t i = 0; i < c->nparts; i++) {

@@ -6,12 +6,14 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -34,6 +36,17 @@ cli_init(const char *argv0)
 	struct rlimit rl;
 	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
 
+	/* cron and some daemons start us with 0, 1 or 2 closed: the next
+	 * open would get that number, and a message meant for stderr could
+	 * land in a segment.  Fill them with /dev/null first. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int nfd = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+			if (nfd < 0)
+				_exit(CLI_ERROR);
+			if (nfd != fd)
+				close(nfd);  /* a lower one was free: odd */
+		}
 	cli_prog = slash ? slash + 1 : argv0 ? argv0 : "mq";
 	opterr = 0;
 	/* "lt-" is what a libtool wrapper would add; keep names stable. */
@@ -45,6 +58,9 @@ cli_init(const char *argv0)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	mq_lock_setup(MQ_LOCK_TIMEOUT_DEFAULT, &cli_stop);
+	if (getenv("MQ_LOCK_TIMEOUT"))
+		cli_lock_timeout("MQ_LOCK_TIMEOUT", getenv("MQ_LOCK_TIMEOUT"));
 	/* Many partitions mean many open files: use what we may. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -161,4 +177,15 @@ cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
 			  "%llu to %llu", s, opt, (unsigned long long)min,
 			  (unsigned long long)max);
 	return v;
+}
+
+void
+cli_lock_timeout(const char *what, const char *s)
+{
+	struct mq_err e;
+	int64_t ms;
+
+	if (mq_parse_duration(s, false, &ms, &e) < 0)
+		cli_usage("%s: %s", what, e.msg);
+	mq_lock_setup(ms, &cli_stop);
 }

@@ -23,6 +23,8 @@ extern const char *cli_usage_stdout;
 
 /* Names the program, ignores SIGPIPE, makes SIGINT/SIGTERM set cli_stop. */
 void cli_init(const char *argv0);
+/* Sets the lock timeout (see mq_lock_setup) from a duration; exit 2 if bad. */
+void cli_lock_timeout(const char *what, const char *s);
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void cli_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

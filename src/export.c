@@ -340,11 +340,11 @@ snap_partition(struct export *x, uint32_t p, struct mq_err *e)
 		mq_err_sys(e, "cannot open '%s/lock'", ppath);
 		goto out;
 	}
-	while (flock(lockfd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			mq_err_sys(e, "cannot lock '%s'", ppath);
+	{
+		char what[PATH_MAX + 16];
+		snprintf(what, sizeof what, "'%s'", ppath);
+		if (mq_flock_wait(lockfd, LOCK_EX, what, e) < 0)
 			goto out;
-		}
 	}
 	for (int i = 0;; i++) {
 		rc = snap_take(x, pdir, lockfd, ppath, ps, e);

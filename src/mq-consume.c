@@ -22,7 +22,7 @@ static const char usage_text[] =
 "                  [-F FORMAT] [--null-marker STR] TOPIC...\n"
 "       mq-consume -g GROUP [--no-commit] [--offset-reset POLICY]\n"
 "                  [--commit-interval MS] [--commit-every N] [--acks FILE]\n"
-"                  [-v] [options] TOPIC...\n"
+"                  [--lock-timeout DURATION] [-v] [options] TOPIC...\n"
 "       mq-consume --exec CMD [--batch N] [--retries N] [--retry-backoff MS]\n"
 "                  [--dlq TOPIC] [-g GROUP] [options] TOPIC...\n"
 "       mq-consume --help | --version\n"
@@ -55,6 +55,8 @@ static const char usage_text[] =
 "      --commit-every N  also commit every N messages\n"
 "      --acks FILE       append \"TOPIC PARTITION OFFSET\" to FILE for each\n"
 "                        partition of each commit, once it is durable\n"
+"      --lock-timeout DURATION  wait at most this long for the group lock\n"
+"                        another process holds (default 60s)\n"
 "  -v, --verbose         report group events (partitions taken, given back,\n"
 "                        committed, reset) on stderr\n"
 "      --exec CMD        run sh -c CMD for each message, the message on its\n"
@@ -70,7 +72,7 @@ static const char usage_text[] =
 
 enum { OPT_UNTIL = 256, OPT_NULL, OPT_NO_COMMIT, OPT_RESET, OPT_INTERVAL,
        OPT_EVERY, OPT_EXEC, OPT_BATCH, OPT_RETRIES, OPT_BACKOFF, OPT_DLQ,
-       OPT_ACKS };
+       OPT_ACKS, OPT_LOCK };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -89,6 +91,7 @@ static const struct option longopts[] = {
 	{"commit-interval", required_argument, NULL, OPT_INTERVAL},
 	{"commit-every", required_argument, NULL, OPT_EVERY},
 	{"acks", required_argument, NULL, OPT_ACKS},
+	{"lock-timeout", required_argument, NULL, OPT_LOCK},
 	{"verbose", no_argument, NULL, 'v'},
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"batch", required_argument, NULL, OPT_BATCH},
@@ -431,6 +434,9 @@ main(int argc, char **argv)
 						   86400000);
 			if (o.commit_ms < 10)
 				cli_usage("--commit-interval: at least 10ms");
+			break;
+		case OPT_LOCK:
+			cli_lock_timeout("--lock-timeout", optarg);
 			break;
 		case OPT_EVERY:
 			group_opts = true;

@@ -18,8 +18,9 @@ static const char usage_text[] =
 "       mq-group [-d DIR] reset GROUP TOPIC (--to-earliest | --to-latest |\n"
 "                --to-offset N | --to-datetime TIME | --by-duration DURATION |\n"
 "                --shift-by [+|-]N) [-p N]... [--dry-run]\n"
+"                [--lock-timeout DURATION]\n"
 "       mq-group [-d DIR] lag GROUP [TOPIC] [--warn N] [--crit N]\n"
-"       mq-group [-d DIR] delete GROUP\n"
+"       mq-group [-d DIR] delete GROUP [--lock-timeout DURATION]\n"
 "       mq-group --help | --version\n"
 "\n"
 "  -d, --spool DIR       the spool (default $MQ_SPOOL, else ~/.mq)\n"
@@ -34,13 +35,15 @@ static const char usage_text[] =
 "      --shift-by N      reset: move the committed offset by N (+ or -)\n"
 "  -p, --partition N     reset: only partition N (repeatable)\n"
 "      --dry-run         reset: show the new offsets, change nothing\n"
+"      --lock-timeout DURATION  reset, delete: wait at most this long for\n"
+"                        the group lock another process holds (60s)\n"
 "      --warn N          lag: WARNING (exit 1) at a total lag of N or more\n"
 "      --crit N          lag: CRITICAL (exit 2) at a total lag of N or more\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n";
 
 enum { OPT_JSON = 256, OPT_EARLIEST, OPT_LATEST, OPT_OFFSET, OPT_DATETIME,
-       OPT_DURATION, OPT_SHIFT, OPT_DRY, OPT_WARN, OPT_CRIT };
+       OPT_DURATION, OPT_SHIFT, OPT_DRY, OPT_WARN, OPT_CRIT, OPT_LOCK };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -55,6 +58,7 @@ static const struct option longopts[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY},
 	{"warn", required_argument, NULL, OPT_WARN},
 	{"crit", required_argument, NULL, OPT_CRIT},
+	{"lock-timeout", required_argument, NULL, OPT_LOCK},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0}
@@ -384,6 +388,9 @@ main(int argc, char **argv)
 						optarg, 0, MQ_MAX_PARTITIONS - 1);
 			break;
 		case OPT_DRY: o.reset.dry_run = true; break;
+		case OPT_LOCK:
+			cli_lock_timeout("--lock-timeout", optarg);
+			break;
 		case OPT_WARN:
 			o.warn = cli_u64("--warn", optarg, 0, UINT64_MAX);
 			o.has_warn = true;

@@ -19,7 +19,8 @@ static const char usage_text[] =
 "                  [-Z] [-p N] [-z] [--partitioner xxh3|murmur2]\n"
 "                  [--compression none|zlib] [--sync exit|batch|none]\n"
 "                  [--batch-size BYTES] [--linger MS] [--buffer-memory BYTES]\n"
-"                  [--timestamp TIME] [--acks FILE] [-v] TOPIC [FILE...]\n"
+"                  [--timestamp TIME] [--acks FILE] [--lock-timeout DURATION]\n"
+"                  [-v] TOPIC [FILE...]\n"
 "       mq-produce --help | --version\n"
 "\n"
 "Reads messages, one per delimiter, from each FILE (- or none: stdin).\n"
@@ -46,12 +47,14 @@ static const char usage_text[] =
 "      --acks FILE         append \"PARTITION FIRST LAST\" to FILE (- for\n"
 "                          stdout) for each batch once it is durable\n"
 "                          as --sync defines it\n"
+"      --lock-timeout DURATION  wait at most this long for a partition\n"
+"                          another process holds locked (default 60s)\n"
 "  -v, --verbose           print a summary on stderr\n"
 "  -h, --help              show this help and exit\n"
 "  -V, --version           show the version and exit\n";
 
 enum { OPT_PARTITIONER = 256, OPT_COMPRESSION, OPT_SYNC, OPT_BATCH,
-       OPT_LINGER, OPT_BUFFER, OPT_TIMESTAMP, OPT_ACKS };
+       OPT_LINGER, OPT_BUFFER, OPT_TIMESTAMP, OPT_ACKS, OPT_LOCK };
 
 static const struct option longopts[] = {
 	{"spool", required_argument, NULL, 'd'},
@@ -69,6 +72,7 @@ static const struct option longopts[] = {
 	{"buffer-memory", required_argument, NULL, OPT_BUFFER},
 	{"timestamp", required_argument, NULL, OPT_TIMESTAMP},
 	{"acks", required_argument, NULL, OPT_ACKS},
+	{"lock-timeout", required_argument, NULL, OPT_LOCK},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -319,6 +323,9 @@ main(int argc, char **argv)
 		case OPT_BUFFER:
 			po.buffer_bytes = (size_t)size_opt("--buffer-memory",
 							   optarg);
+			break;
+		case OPT_LOCK:
+			cli_lock_timeout("--lock-timeout", optarg);
 			break;
 		case OPT_LINGER:
 			if (mq_parse_duration(optarg, false, &po.linger_ms,

@@ -128,6 +128,18 @@ int mq_renameat(int olddir, const char *oldname, int newdir,
 		const char *newname);
 int mq_ftruncate(int fd, off_t len);
 
+/* ---- lock.c: waiting for a flock, at most the lock timeout ---- */
+#define MQ_LOCK_TIMEOUT_DEFAULT 60000
+/* The timeout (ms; 0: do not wait) and a flag that ends a wait early. */
+void mq_lock_setup(int64_t timeout_ms, volatile sig_atomic_t *stop);
+int64_t mq_lock_timeout(void);
+/*
+ * flock(fd, op) (LOCK_EX or LOCK_SH), waiting at most the timeout; what
+ * names the lock in messages ("'t/0/lock'").  ETIMEDOUT: still held by
+ * another process; EINTR: the stop flag was set.
+ */
+int mq_flock_wait(int fd, int op, const char *what, struct mq_err *e);
+
 /* ---- parse.c: strict parsing of numbers, sizes, durations, times ---- */
 
 /* Decimal integer in [min, max]; no sign for u64, no spaces, no junk. */
@@ -214,6 +226,11 @@ char *mq_spool_path(const char *dir, struct mq_err *e);
 int mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 		  struct mq_err *e);
 void mq_spool_close(struct mq_spool *sp);
+/*
+ * share.c: makes the spool shared by group gid ((gid_t)-1: its group as it
+ * is): directories 02770, files 0660, all of that group; see share.c.
+ */
+int mq_spool_share(struct mq_spool *sp, gid_t gid, struct mq_err *e);
 /* Kafka's rule: [A-Za-z0-9._-], 1 to 249 characters, not "." or "..". */
 int mq_topic_name_check(const char *name, struct mq_err *e);
 /* Sorted names of the spool's topics; free with mq_names_free. */
@@ -291,7 +308,8 @@ int mq_group_parse(const char *text, struct mq_gpos *pos);
 int mq_group_read(int gdir, const char *where, uint32_t p,
 		  struct mq_gpos *pos, struct mq_err *e);
 /* Takes the group's commit lock; close the returned fd to release it. */
-int mq_group_lock(int gdir, struct mq_err *e);
+/* what names the group in a timeout message (NULL: "the group"). */
+int mq_group_lock(int gdir, const char *what, struct mq_err *e);
 /*
  * Replaces the offset files of parts with pos (call under the lock): all
  * are written and synced under temporary names, renamed, and the directory
@@ -761,6 +779,72 @@ int mq_preader_offset_at(struct mq_preader *r, int64_t ts, uint64_t *off,
 int mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 			uint64_t *end, struct mq_err *e);
 
+
+/* ---- verify.c: checking and repairing a partition ---- */
+
+/* What a note is about. */
+enum {
+	MQ_VK_CORRUPT,           /* a batch that is not valid */
+	MQ_VK_OFFSET,            /* offsets that overlap or go back */
+	MQ_VK_INDEX,             /* an index entry or file (only a hint) */
+	MQ_VK_REPAIR,            /* an interrupted repair to finish */
+	MQ_VK_ACTION             /* repair: something it did */
+};
+/* "corrupt", "offset", "index", "unfinished-repair", "action". */
+const char *mq_vkind_name(int kind);
+/*
+ * A problem found or an action taken: the file it concerns (a name in the
+ * partition directory), the byte position in that file (UINT64_MAX: none)
+ * and a one-line message.  Valid during the callback only.
+ */
+struct mq_vnote {
+	const char *file;
+	uint64_t byte;
+	int kind;
+	const char *msg;
+};
+typedef void (*mq_vnote_fn)(void *arg, const struct mq_vnote *n);
+
+struct mq_vstats {
+	uint64_t segments, batches, messages;
+	uint64_t bytes;          /* segment bytes read */
+	uint64_t tail_bytes;     /* unfinished tail of the newest segment */
+	uint64_t problems;
+};
+/*
+ * Checks every segment of partition p and its indexes without taking a
+ * lock (producers and mq-compact may run), calling fn for each problem.
+ * Returns 0 with the counts in *st (problems found or not), -1 when the
+ * check itself failed (an I/O error).
+ */
+int mq_partition_verify(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
+			void *arg, struct mq_vstats *st, struct mq_err *e);
+
+struct mq_rstats {
+	uint64_t actions;
+	uint64_t truncated;      /* tail bytes cut */
+	uint64_t quarantined;    /* bytes of originals copied to quarantine */
+	uint64_t lost_offsets;
+	uint64_t indexes;        /* segments whose indexes were rebuilt */
+	uint64_t split;          /* segments split around damage */
+};
+/*
+ * Repairs partition p under P/clean and the partition lock (each waited
+ * for up to 10 s, else EBUSY): finishes an interrupted repair, splits
+ * segments around corrupt batches (originals copied to
+ * TOPIC/quarantine/P/ first; offsets never change), cuts the newest
+ * segment's tail, rebuilds damaged indexes and rewrites the head.  fn
+ * gets one MQ_VK_ACTION note per thing done.  On failure the partition is
+ * as before the failing step, or finished by the next repair.
+ */
+int mq_partition_repair(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
+			void *arg, struct mq_rstats *rs, struct mq_err *e);
+/*
+ * (partition.c) Runs the writer's tail recovery now, as the first append
+ * would: truncates a torn tail, fixes the newest segment's indexes and
+ * rewrites the head.  Call holding flock(LOCK_EX) on w->lockfd.
+ */
+int mq_pwriter_recover(struct mq_pwriter *w, struct mq_err *e);
 
 /* ---- inline hot paths (one call per message) ---- */
 

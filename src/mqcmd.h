@@ -204,6 +204,7 @@ struct mq_pslot {
 	uint64_t msgs;
 	uint64_t first, last;    /* offsets this run wrote */
 	size_t kept;             /* buffer bytes kept after the last append */
+	bool failed;             /* an append or sync to it failed */
 };
 
 struct mq_producer {
@@ -224,6 +225,10 @@ struct mq_producer {
 	uint64_t messages, bytes, stored;  /* stored: messages appended */
 	struct mq_unacked *unacked;  /* with o.acks: batches not yet logged */
 	size_t nunacked;
+	/* A storage error happened: nothing more is appended (a batch whose
+	 * append failed may be stored or not, and is never sent again);
+	 * mq_producer_finish only syncs what the other writers stored. */
+	bool broken;
 };
 int mq_producer_init(struct mq_producer *p, struct mq_topic *t,
 		     const struct mq_producer_opts *o, struct mq_err *e);

@@ -35,6 +35,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -104,11 +106,12 @@ static int
 lock(struct mq_pwriter *w, struct mq_err *e)
 {
 	struct timespec a, b;
+	char what[PATH_MAX + 16];
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	while (flock(w->lockfd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return mq_err_sys(e, "cannot lock '%s'", w->path);
+	snprintf(what, sizeof what, "'%s'", w->path);
+	if (mq_flock_wait(w->lockfd, LOCK_EX, what, e) < 0)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	w->lock_wait_ns += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL +
 				      (b.tv_nsec - a.tv_nsec));
@@ -199,7 +202,8 @@ entry_valid(struct mq_pwriter *w, uint64_t base, uint64_t i, uint64_t size,
  * head says a completed append wrote (committed) are never taken for a
  * short write, whatever their header claims; only zeros there, which no
  * append writes and which an unsynced write can leave after a power loss,
- * count as torn.
+ * count as torn.  (recover() takes anything after the end the head records
+ * for torn without asking: no completed append wrote it.)
  */
 static int
 is_torn(struct mq_pwriter *w, uint64_t pos, uint64_t size, bool committed,
@@ -320,7 +324,13 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 	if (s.end_pos < size) {
 		bool committed = have_old && old.seg_base == base &&
 				 s.end_pos < old.end_pos && old.end_pos <= size;
-		int torn = is_torn(w, s.end_pos, size, committed, e);
+		/* Past the end of every append the head knows of, nothing
+		 * was acknowledged: whatever is there is an unfinished write
+		 * (readers take it for one too), however it looks. */
+		bool beyond = have_old && old.seg_base == base &&
+			      s.end_pos >= old.end_pos;
+		int torn = beyond ? 1 : is_torn(w, s.end_pos, size, committed,
+						 e);
 		if (torn < 0)
 			return -1;
 		if (!torn)
@@ -376,6 +386,13 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 		return mq_err_sys(e, "cannot write head of '%s'", w->path);
 	w->recovered = true;
 	return 0;
+}
+
+/* For mq_partition_repair (verify.c), which holds the lock itself. */
+int
+mq_pwriter_recover(struct mq_pwriter *w, struct mq_err *e)
+{
+	return recover(w, e);
 }
 
 /* Under the lock: is the tail as the head says?  Else recover. */
@@ -548,6 +565,7 @@ int
 mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e)
 {
 	struct mq_head h;
+	struct mq_err e2;
 
 	if (w->poisoned)
 		return mq_err_set(e, EIO, "'%s' was not synced: an earlier "
@@ -559,9 +577,8 @@ mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e)
 		return 0;
 	mq_err_sys(e, "cannot sync '%s'", w->path);
 	/* Our segment takes no more appends, if it is still the active one. */
-	while (flock(w->lockfd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return -1;
+	if (mq_flock_wait(w->lockfd, LOCK_EX, "the partition", &e2) < 0)
+		return -1;
 	if (mq_head_read(w->lockfd, &h) == 0 &&
 	    h.seg_base == w->head.seg_base) {
 		w->head = h;

@@ -110,7 +110,8 @@ log_acks(struct mq_producer *p, uint32_t part, struct mq_err *e)
 
 	for (size_t i = 0; i < p->nunacked; i++) {
 		struct mq_unacked *u = &p->unacked[i];
-		if (part < p->n && u->partition != part) {
+		if (part < p->n ? u->partition != part
+				: p->slots[u->partition].failed) {
 			p->unacked[kept++] = *u;
 			continue;
 		}
@@ -126,14 +127,30 @@ log_acks(struct mq_producer *p, uint32_t part, struct mq_err *e)
 	return mq_acklog_commit(p->o.acks, e);
 }
 
-/* Syncs every open writer (per policy) and logs every waiting batch. */
+/*
+ * Syncs every open writer (per policy) and logs the waiting batches of
+ * those that synced.  A writer that fails is not synced again; the others
+ * still are.  e gets the first error.
+ */
 static int
 sync_all(struct mq_producer *p, struct mq_err *e)
 {
-	for (uint32_t i = 0; i < p->n; i++)
-		if (p->slots[i].open && mq_pwriter_sync(&p->slots[i].w, e) < 0)
-			return -1;
-	return p->o.acks ? log_acks(p, p->n, e) : 0;
+	struct mq_err more;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < p->n; i++) {
+		struct mq_pslot *s = &p->slots[i];
+		if (!s->open || s->failed)
+			continue;
+		if (mq_pwriter_sync(&s->w, rc < 0 ? &more : e) < 0) {
+			s->failed = true;
+			p->broken = true;
+			rc = -1;
+		}
+	}
+	if (p->o.acks && log_acks(p, p->n, rc < 0 ? &more : e) < 0)
+		rc = -1;
+	return rc;
 }
 
 /* Acknowledges a batch just appended: logs it now, or queues it. */
@@ -168,8 +185,11 @@ evict(struct mq_producer *p, struct mq_err *e)
 			lru = &p->slots[i];
 	if (!lru)
 		return 0;
-	if (mq_pwriter_sync(&lru->w, e) < 0)
+	if (mq_pwriter_sync(&lru->w, e) < 0) {
+		lru->failed = true;
+		p->broken = true;
 		return -1;
+	}
 	mq_pwriter_close(&lru->w);
 	lru->open = false;
 	p->open_writers--;
@@ -184,20 +204,24 @@ flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
 	struct mq_pslot *s = &p->slots[i];
 	uint64_t base, count;
 
-	if (s->bb.count == 0)
+	if (s->bb.count == 0 || p->broken)
 		return 0;
 	if (!s->open) {
 		if (p->open_writers >= p->max_writers && evict(p, e) < 0)
-			return -1;
+			goto broken;
 		if (mq_pwriter_open(&s->w, p->t, i, p->o.sync, e) < 0)
-			return -1;
+			goto broken;
 		s->open = true;
 		p->open_writers++;
 	}
 	s->last_use = ++p->tick;
-	if (mq_bb_seal(&s->bb, p->codec, p->cz, e) < 0 ||
-	    mq_pwriter_append(&s->w, &s->bb, &base, e) < 0)
-		return -1;
+	if (mq_bb_seal(&s->bb, p->codec, p->cz, e) < 0)
+		goto broken;
+	if (mq_pwriter_append(&s->w, &s->bb, &base, e) < 0) {
+		/* Whether it got stored or not, it is not sent again. */
+		s->failed = true;
+		goto broken;
+	}
 	count = s->bb.count;
 	if (s->msgs == 0)
 		s->first = base;
@@ -220,6 +244,9 @@ flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
 	if (p->o.acks)
 		return ack(p, i, base, base + count - 1, e);
 	return 0;
+broken:
+	p->broken = true;
+	return -1;
 }
 
 int
@@ -321,7 +348,7 @@ mq_producer_flush(struct mq_producer *p, struct mq_err *e)
 int
 mq_producer_finish(struct mq_producer *p, struct mq_err *e)
 {
-	if (mq_producer_flush(p, e) < 0)
+	if (!p->broken && mq_producer_flush(p, e) < 0)
 		return -1;
 	return sync_all(p, e);
 }

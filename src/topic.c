@@ -228,10 +228,11 @@ mq_topic_alter(struct mq_topic *t, const struct mq_config *cfg,
 {
 	struct mq_config cur;
 	int rc = -1;
+	char what[300];
 
-	while (flock(t->fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return mq_err_sys(e, "cannot lock topic '%s'", t->name);
+	snprintf(what, sizeof what, "topic '%s'", t->name);
+	if (mq_flock_wait(t->fd, LOCK_EX, what, e) < 0)
+		return -1;
 	if (load_config(t->fd, t->name, &cur, e) < 0)
 		goto out;
 	if (cfg->partitions < cur.partitions) {
