@@ -59,6 +59,11 @@ cli_init(const char *argv0)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	mq_lock_setup(MQ_LOCK_TIMEOUT_DEFAULT, &cli_stop);
+	{
+		struct mq_err e;
+		if (mq_fault_check(&e) < 0)
+			cli_usage("%s", e.msg);
+	}
 	if (getenv("MQ_LOCK_TIMEOUT"))
 		cli_lock_timeout("MQ_LOCK_TIMEOUT", getenv("MQ_LOCK_TIMEOUT"));
 	/* Many partitions mean many open files: use what we may. */

@@ -22,7 +22,9 @@
  * (a write first writes half its bytes and reports them, as a disk that
  * fills up mid-write does; the failure comes on the call that continues
  * it); or kill: the process dies of SIGKILL instead of making the call (a
- * write dies after writing half).  A malformed spec never fires.
+ * write dies after writing half).  The commands refuse a malformed spec
+ * (mq_fault_check), so a typo cannot make a test believe it injected a
+ * fault it did not.
  */
 #include <config.h>
 
@@ -280,4 +282,33 @@ mq_ftruncate(int fd, off_t len)
 	if (fault(F_FTRUNCATE, &action))
 		return fail_with(action);
 	return ftruncate(fd, len);
+}
+
+int
+mq_fault_check(struct mq_err *e)
+{
+	const char *s = getenv("MQ_FAULT"), *f = getenv("MQ_FAILPOINT");
+
+	while (s && *s) {
+		size_t len = strcspn(s, ",");
+		struct fault x;
+		if (!parse_fault(s, len, &x))
+			return mq_err_set(e, EINVAL, "MQ_FAULT: bad fault '%.*s': "
+					  "use OP:N[:eio|enospc|kill] with OP "
+					  "write, fdatasync, dirsync, rename or "
+					  "ftruncate", (int)(len > 60 ? 60 : len),
+					  s);
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	if (f && *f) {
+		const char *colon = strchr(f, ':');
+		char *end;
+		if (colon == f || (colon && (strtoul(colon + 1, &end, 10) == 0 ||
+					     *end)))
+			return mq_err_set(e, EINVAL, "MQ_FAILPOINT: bad value "
+					  "'%.60s': use NAME[:N]", f);
+	}
+	return 0;
 }

@@ -113,6 +113,8 @@ int mq_file_read(int dirfd, const char *name, size_t max, char **out,
 
 /* Dies of SIGKILL here if MQ_FAILPOINT names this point (NAME[:N]). */
 void mq_failpoint(const char *name);
+/* Is MQ_FAULT (and MQ_FAILPOINT) well formed?  EINVAL naming it if not. */
+int mq_fault_check(struct mq_err *e);
 /*
  * The calls that change stored data, through which MQ_FAULT can make the
  * N-th one fail with EIO or ENOSPC or kill the process (failpoint.c).
