@@ -48,7 +48,8 @@ static const struct key keys[] = {
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *codec_names[MQ_CODEC_COUNT] = {"none", "zlib"};
+static const char *codec_names[MQ_CODEC_COUNT] = {"none", "zlib", "zstd",
+						     "lz4"};
 
 const char *
 mq_codec_name(int codec)
@@ -148,7 +149,8 @@ mq_config_set(struct mq_config *c, const char *name, const char *value,
 		v = mq_codec_lookup(value);
 		if (v < 0)
 			return mq_err_set(e, EINVAL, "bad value '%s' for %s: "
-					  "expected none or zlib", value, name);
+					  "expected none, zlib, zstd or lz4",
+					  value, name);
 		break;
 	default:
 		return mq_err_set(e, EINVAL, "bad key kind");

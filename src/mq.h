@@ -172,7 +172,8 @@ int mq_parse_delim(const char *s, char **out, size_t *len, struct mq_err *e);
 
 /* ---- config.c: topic configuration ---- */
 
-enum mq_codec_id { MQ_CODEC_NONE = 0, MQ_CODEC_ZLIB = 1, MQ_CODEC_COUNT };
+enum mq_codec_id { MQ_CODEC_NONE = 0, MQ_CODEC_ZLIB = 1, MQ_CODEC_ZSTD = 2,
+		   MQ_CODEC_LZ4 = 3, MQ_CODEC_COUNT };
 enum { MQ_POLICY_DELETE = 1, MQ_POLICY_COMPACT = 2 };
 
 #define MQ_MAX_PARTITIONS 100000
@@ -699,6 +700,7 @@ struct mq_pwriter {
 	bool recovered;      /* this process has validated the tail */
 	bool dirty;          /* written since the last sync */
 	bool poisoned;       /* a sync failed: never sync it again */
+	uint64_t wb_base, wb_pos; /* writeback started up to wb_pos (exit) */
 	struct mq_head head; /* as last written by us */
 	char *path;          /* SPOOL/TOPIC/P, for messages */
 	unsigned char *scratch;
@@ -717,6 +719,9 @@ int mq_pwriter_append(struct mq_pwriter *w, struct mq_bb *b, uint64_t *base,
 		      struct mq_err *e);
 /* Syncs what this writer wrote (for MQ_SYNC_EXIT at the end). */
 int mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e);
+/* Starts writing back what mq_pwriter_sync would sync, without waiting:
+ * before syncing many partitions, so their writes overlap. */
+void mq_pwriter_writeback(struct mq_pwriter *w);
 void mq_pwriter_close(struct mq_pwriter *w);
 
 /* ---- reader.c: reading a partition by offset or time ---- */

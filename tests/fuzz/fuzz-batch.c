@@ -1,8 +1,9 @@
 /*
  * fuzz-batch.c - one stored batch, checked the way a reader checks it:
  * the fixed header against max.message.bytes and the bytes that exist,
- * the checksum, decompression to the header's raw_len, then every record
- * and every record header.
+ * the checksum, decompression to the header's raw_len (zlib, zstd or
+ * lz4, whichever the header's codec byte names), then every record and
+ * every record header.
  *
  * Input:  flags (1 byte)  max.message.bytes (3 bytes, 0: 1 MiB)  batch
  *

@@ -287,7 +287,11 @@ test_get(void)
 	   strcmp(mq_codec_name(MQ_CODEC_NONE), "none") == 0 &&
 	   mq_codec_lookup("zlib") == MQ_CODEC_ZLIB &&
 	   mq_codec_lookup("none") == MQ_CODEC_NONE &&
-	   mq_codec_lookup("lz4") == -1,
+	   strcmp(mq_codec_name(MQ_CODEC_ZSTD), "zstd") == 0 &&
+	   strcmp(mq_codec_name(MQ_CODEC_LZ4), "lz4") == 0 &&
+	   mq_codec_lookup("zstd") == MQ_CODEC_ZSTD &&
+	   mq_codec_lookup("lz4") == MQ_CODEC_LZ4 &&
+	   mq_codec_lookup("lzma") == -1,
 	   "codec names and lookups agree");
 	{
 		size_t n = mq_config_count(), distinct = 1;
