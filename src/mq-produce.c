@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,7 +18,7 @@
 static const char usage_text[] =
 "Usage: mq-produce [-d DIR] [-D DELIM | -0] [-K DELIM] [-k KEY] [-H NAME=VALUE]...\n"
 "                  [-Z] [-p N] [-z] [--partitioner xxh3|murmur2]\n"
-"                  [--compression none|zlib] [--sync exit|batch|none]\n"
+"                  [--compression none|zlib|zstd|lz4] [--sync exit|batch|none]\n"
 "                  [--batch-size BYTES] [--linger MS] [--buffer-memory BYTES]\n"
 "                  [--timestamp TIME] [--acks FILE] [--lock-timeout DURATION]\n"
 "                  [-v] TOPIC [FILE...]\n"
@@ -34,7 +35,7 @@ static const char usage_text[] =
 "  -p, --partition N       write every message to partition N\n"
 "  -z                      compress batches with zlib\n"
 "      --partitioner NAME  xxh3 (default) or murmur2 (Kafka's placement)\n"
-"      --compression CODEC none or zlib (default: the topic's)\n"
+"      --compression CODEC none, zlib, zstd or lz4 (default: the topic's)\n"
 "      --sync POLICY       exit (default: all synced before exit 0),\n"
 "                          batch (each batch synced), none\n"
 "      --batch-size BYTES  largest batch (default 256KiB)\n"
@@ -164,9 +165,15 @@ produce(struct run *r, int fd, const char *name)
 	char where[600];
 	int rc;
 
+	struct stat st;
+	bool bulk;
+
 	if (mq_input_init(&in, fd, name, r->delim, r->dlen,
 			  (size_t)r->p.t->cfg.max_message_bytes + r->kdlen) < 0)
 		cli_die(CLI_ERROR, "out of memory");
+	/* A regular file is a bulk load: no one waits for its first lines,
+	 * so batches are only written full (see mq-produce(1)). */
+	bulk = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	for (;;) {
 		uint64_t at = in.offset;
 		rc = mq_input_next(&in, &m, &len);
@@ -184,7 +191,7 @@ produce(struct run *r, int fd, const char *name)
 				 (long long)r->p.t->cfg.max_message_bytes);
 			fail(r, "%s", where);
 		}
-		if (mq_producer_overdue(&r->p) &&
+		if (!bulk && mq_producer_overdue(&r->p) &&
 		    mq_producer_flush(&r->p, &e) < 0)
 			fail(r, "%s", e.msg);
 		rc = mq_input_fill(&in, (int)mq_producer_linger_left(&r->p),
@@ -225,6 +232,8 @@ summary(struct run *r)
 				 r->p.slots[i].msgs == 1 ? "" : "s",
 				 (unsigned long long)r->p.slots[i].first,
 				 (unsigned long long)r->p.slots[i].last);
+	cli_warn("waited %.3f s for partition locks held by others",
+		 (double)mq_producer_lock_wait_ns(&r->p) / 1e9);
 }
 
 static int64_t
@@ -302,8 +311,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_COMPRESSION:
 			if ((po.codec = mq_codec_lookup(optarg)) < 0)
-				cli_usage("bad compression '%s': use none or "
-					  "zlib", optarg);
+				cli_usage("bad compression '%s': use none, "
+					  "zlib, zstd or lz4", optarg);
 			break;
 		case OPT_SYNC:
 			if (strcmp(optarg, "exit") == 0)

@@ -229,9 +229,12 @@ struct mq_producer {
 	 * append failed may be stored or not, and is never sent again);
 	 * mq_producer_finish only syncs what the other writers stored. */
 	bool broken;
+	uint64_t lock_wait_ns;   /* of writers closed so far */
 };
 int mq_producer_init(struct mq_producer *p, struct mq_topic *t,
 		     const struct mq_producer_opts *o, struct mq_err *e);
+/* Time spent waiting for partition locks other processes held. */
+uint64_t mq_producer_lock_wait_ns(const struct mq_producer *p);
 /* Re-reads the clock used for message timestamps. */
 void mq_producer_clock(struct mq_producer *p);
 /*

@@ -138,6 +138,10 @@ sync_all(struct mq_producer *p, struct mq_err *e)
 	struct mq_err more;
 	int rc = 0;
 
+	if (p->open_writers > 1)
+		for (uint32_t i = 0; i < p->n; i++)
+			if (p->slots[i].open && !p->slots[i].failed)
+				mq_pwriter_writeback(&p->slots[i].w);
 	for (uint32_t i = 0; i < p->n; i++) {
 		struct mq_pslot *s = &p->slots[i];
 		if (!s->open || s->failed)
@@ -190,6 +194,7 @@ evict(struct mq_producer *p, struct mq_err *e)
 		p->broken = true;
 		return -1;
 	}
+	p->lock_wait_ns += lru->w.lock_wait_ns;
 	mq_pwriter_close(&lru->w);
 	lru->open = false;
 	p->open_writers--;
@@ -247,6 +252,17 @@ flush_slot(struct mq_producer *p, uint32_t i, struct mq_err *e)
 broken:
 	p->broken = true;
 	return -1;
+}
+
+uint64_t
+mq_producer_lock_wait_ns(const struct mq_producer *p)
+{
+	uint64_t ns = p->lock_wait_ns;
+
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->slots[i].open)
+			ns += p->slots[i].w.lock_wait_ns;
+	return ns;
 }
 
 int

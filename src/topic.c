@@ -54,7 +54,8 @@ make_partition(int tfd, const char *tpath, uint32_t p, struct mq_err *e)
 	if (mq_seg_list(pfd, &bases, &n, e) < 0)
 		goto fail;
 	free(bases);
-	if (touch(pfd, "lock") < 0)
+	/* clean too, so a producer's first append does not create it. */
+	if (touch(pfd, "lock") < 0 || touch(pfd, "clean") < 0)
 		goto sysfail;
 	if (n == 0) {
 		mq_seg_name(seg, 0, "log");

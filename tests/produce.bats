@@ -865,7 +865,9 @@ read_since_start() {
 @test "with --sync batch each batch is acknowledged while the producer runs" {
 	mq-topic create t
 	start_fifo_producer "$T/fifo" --sync batch --acks "$T/acks" t
-	printf 'one\ntwo\n' >&7
+	# one write(2), so the producer reads both lines at once (bash's
+	# printf may write line by line)
+	printf 'one\ntwo\n' | cat >&7
 	wait_for lines_in "$T/acks" 1
 	printf '0 0 1\n' | cmp - "$T/acks"
 	printf 'three\n' >&7
@@ -911,4 +913,21 @@ read_since_start() {
 	mq-topic create t
 	run --separate-stderr -2 mq-produce --acks '' t <<<"x"
 	assert_equal "$stderr" "mq-produce: --acks: empty file name"
+}
+
+@test "-v reports how long the producer waited for a partition lock another process held" {
+	mq-topic create t
+	echo a | mq-produce t
+	rm -f "$T/held"
+	( flock -x 9 && touch "$T/held" && exec sleep 0.5 ) 9<"$MQ_SPOOL/t/0/lock" &
+	local holder=$!
+	wait_for test -e "$T/held"
+	run --separate-stderr mq-produce -v t <<<"b"
+	wait "$holder" || true
+	assert_success
+	[[ "$stderr" =~ waited\ ([0-9]+\.[0-9]+)\ s\ for\ partition\ locks\ held\ by\ others ]]
+	# it waited for most of the holder's half second, and not forever
+	awk -v w="${BASH_REMATCH[1]}" 'BEGIN { exit !(w >= 0.2 && w < 5) }'
+	run --separate-stderr mq-produce -v t <<<"c"
+	[[ "$stderr" == *"waited 0.000 s for partition locks held by others"* ]]
 }
