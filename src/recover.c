@@ -1,0 +1,129 @@
+/*
+ * recover.c - finishing or rolling back what a killed mq-compact left in a
+ * partition (see compact.c and mq-spool(5)): a BASE.log.swap is finished,
+ * other .swap, .cleaned and .cleaning files and indexes without a log are
+ * removed.  Producers call it before their first append, so it lives apart
+ * from compaction proper: a command that only appends does not link the
+ * compaction and archiving code, nor load libarchive.
+ */
+#include <config.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "mq.h"
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define FNAME_MAX 48
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int
+mq_compact_recover(int pdir, struct mq_err *e)
+{
+	int fd = openat(pdir, ".", DIR_FLAGS);
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	bool changed = false;
+	int rc = 0;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return mq_err_sys(e, "cannot list partition");
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **v = realloc(names, cap * sizeof *v);
+			if (!v) {
+				rc = mq_err_sys(e, "out of memory");
+				goto out;
+			}
+			names = v;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			rc = mq_err_sys(e, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	/* A BASE.log.swap: its cleaning was complete; finish the swap. */
+	for (size_t i = 0; i < n; i++) {
+		char base[32], from[FNAME_MAX], to[FNAME_MAX];
+		if (!ends_with(names[i], ".log.swap") || strlen(names[i]) != 29)
+			continue;
+		memcpy(base, names[i], 20);
+		base[20] = '\0';
+		for (int k = 0; k < 3; k++) {
+			const char *ext = k == 0 ? "idx" : k == 1 ? "tix" : "log";
+			snprintf(from, sizeof from, "%s.%s.swap", base, ext);
+			snprintf(to, sizeof to, "%s.%s", base, ext);
+			if (mq_renameat(pdir, from, pdir, to) < 0 &&
+			    errno != ENOENT) {
+				rc = mq_err_sys(e, "cannot finish compaction "
+						"of '%s'", to);
+				goto out;
+			}
+		}
+		changed = true;
+	}
+	/* Everything else a killed run left is rolled back. */
+	for (size_t i = 0; i < n; i++) {
+		if (ends_with(names[i], ".swap") ||
+		    ends_with(names[i], ".cleaned") ||
+		    ends_with(names[i], ".cleaning")) {
+			if (unlinkat(pdir, names[i], 0) == 0)
+				changed = true;
+		} else if (strlen(names[i]) == 24 &&
+			   (ends_with(names[i], ".idx") ||
+			    ends_with(names[i], ".tix"))) {
+			/* An index whose log retention removed. */
+			char log[32];
+			memcpy(log, names[i], 20);
+			strcpy(log + 20, ".log");
+			if (faccessat(pdir, log, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+			    errno == ENOENT && unlinkat(pdir, names[i], 0) == 0)
+				changed = true;
+		}
+	}
+	if (changed && mq_fsync_dir(pdir) < 0)
+		rc = mq_err_sys(e, "cannot sync partition");
+out:
+	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+mq_compact_recover_if_idle(int pdir, struct mq_err *e)
+{
+	int fd = mq_openat(pdir, "clean", O_RDWR | O_CREAT);
+	int rc = 0;
+
+	if (fd < 0)
+		return mq_err_sys(e, "cannot open the compaction lock");
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		rc = mq_compact_recover(pdir, e);
+	close(fd);
+	return rc;
+}
