@@ -348,3 +348,15 @@ bad_names() {
 	run -0 mq-topic delete "$name"
 	assert_not_exist "$MQ_SPOOL/$name"
 }
+
+@test "the commands that only append and read do not load libarchive" {
+	command -v ldd >/dev/null || skip "needs ldd"
+	local c
+	for c in mq-produce mq-consume mq-group; do
+		run ldd "$MQ_BIN/$c"
+		assert_success
+		refute_output --partial libarchive
+	done
+	run ldd "$MQ_BIN/mq-topic"
+	assert_output --partial libarchive
+}

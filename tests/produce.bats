@@ -931,3 +931,16 @@ read_since_start() {
 	run --separate-stderr mq-produce -v t <<<"c"
 	[[ "$stderr" == *"waited 0.000 s for partition locks held by others"* ]]
 }
+
+@test "a regular file is a bulk load: each partition gets its batches only when full" {
+	# 200,000 keyed messages of ~50 bytes into 100 partitions: ~100 KB a
+	# partition, under one 256KiB batch; reading 10 MB takes longer than
+	# the 10 ms after which a stream's partial batches would be written
+	mq-topic create t -p 100
+	awk 'BEGIN { for (i = 0; i < 200000; i++)
+		printf "k%d\t%040d\n", i % 1000, i }' >"$T/in"
+	mq-produce -K '\t' t "$T/in"
+	run mq-topic verify t
+	assert_success
+	assert_output --partial "verified 1 topics, 100 partitions, 100 segments, 100 batches, 200000 messages: 0 problems"
+}

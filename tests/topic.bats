@@ -62,6 +62,8 @@ configs_of() {
 	for p in 0 1 2; do
 		assert_dir_exist "$MQ_SPOOL/t/$p"
 		assert_file_exist "$MQ_SPOOL/t/$p/lock"
+		# the compaction lock too, so a producer never has to make it
+		assert_file_exist "$MQ_SPOOL/t/$p/clean"
 		for ext in log idx tix; do
 			assert_file_exist "$MQ_SPOOL/t/$p/00000000000000000000.$ext"
 			assert_file_empty "$MQ_SPOOL/t/$p/00000000000000000000.$ext"
