@@ -155,7 +155,6 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 	struct mq_cpart **who = NULL;
 	size_t n = 0;
 	int lock, rc = -1;
-	char what[600];
 
 	if (!ct->joined)
 		return 0;
@@ -166,9 +165,7 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 		mq_err_sys(e, "out of memory");
 		goto out;
 	}
-	snprintf(what, sizeof what, "group '%s' of topic '%s'", c->o.group,
-		 ct->t.name);
-	lock = mq_group_lock(ct->gdir, what, e);
+	lock = mq_group_lock(ct->gdir, ct->t.name, c->o.group, e);
 	if (lock < 0)
 		goto out;
 	for (size_t i = 0; i < c->nparts; i++) {

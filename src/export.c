@@ -340,12 +340,8 @@ snap_partition(struct export *x, uint32_t p, struct mq_err *e)
 		mq_err_sys(e, "cannot open '%s/lock'", ppath);
 		goto out;
 	}
-	{
-		char what[PATH_MAX + 16];
-		snprintf(what, sizeof what, "'%s'", ppath);
-		if (mq_flock_wait(lockfd, LOCK_EX, what, e) < 0)
-			goto out;
-	}
+	if (mq_flock_wait(lockfd, LOCK_EX, e, "'%s'", ppath) < 0)
+		goto out;
 	for (int i = 0;; i++) {
 		rc = snap_take(x, pdir, lockfd, ppath, ps, e);
 		if (rc != 1)
@@ -379,12 +375,6 @@ part_name(const char *s, uint32_t n, uint32_t *p)
 		return false;
 	*p = (uint32_t)v;
 	return true;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int
@@ -474,60 +464,43 @@ fail:
 	return -1;
 }
 
+static bool
+is_group(int dirfd, const char *name, unsigned char type, void *arg)
+{
+	(void)dirfd;
+	(void)type;
+	(void)arg;
+	return mq_group_name_check(name, NULL) == 0;
+}
+
 static int
 read_groups(struct export *x, struct mq_err *e)
 {
-	int gs = mq_opendirat(x->t->fd, "groups"), fd;
-	DIR *d;
-	struct dirent *de;
+	int gs = mq_opendirat(x->t->fd, "groups");
 	char **names = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	int rc = -1;
 
 	if (gs < 0)
 		return errno == ENOENT ? 0 :
 		       mq_err_sys(e, "cannot open groups of topic '%s'",
 				  x->t->name);
-	fd = dup(gs);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		close(gs);
-		return mq_err_sys(e, "cannot read groups of topic '%s'",
-				  x->t->name);
-	}
-	while ((errno = 0, de = readdir(d))) {
-		if (mq_group_name_check(de->d_name, NULL) < 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			char **v = realloc(names, cap * sizeof *v);
-			if (!v)
-				goto oom;
-			names = v;
-		}
-		if (!(names[n] = strdup(de->d_name)))
-			goto oom;
-		n++;
-	}
-	if (errno) {
-		mq_err_sys(e, "cannot read groups of topic '%s'", x->t->name);
+	if (mq_dir_names(gs, is_group, NULL, &names, &n) < 0) {
+		if (errno == ENOMEM)
+			mq_err_sys(e, "out of memory");
+		else
+			mq_err_sys(e, "cannot read groups of topic '%s'",
+				   x->t->name);
 		goto out;
 	}
-	if (n)
-		qsort(names, n, sizeof *names, cmp_str);
 	for (size_t i = 0; i < n; i++)
 		if (read_group(x, gs, names[i], e) < 0)
 			goto out;
 	if (x->ngf)
 		qsort(x->gf, x->ngf, sizeof *x->gf, cmp_gfile);
 	rc = 0;
-	goto out;
-oom:
-	mq_err_sys(e, "out of memory");
 out:
 	mq_names_free(names, n);
-	closedir(d);
 	close(gs);
 	return rc;
 }

@@ -221,10 +221,7 @@ mq_group_delete(struct mq_spool *sp, const char *group, struct mq_err *e)
 		}
 		gdir = mq_group_dir(&t, group, false, e);
 		if (gdir >= 0) {
-			char what[600];
-			snprintf(what, sizeof what, "group '%s' of topic "
-				 "'%s'", group, t.name);
-			locks[i] = mq_group_lock(gdir, what, e);
+			locks[i] = mq_group_lock(gdir, t.name, group, e);
 			if (locks[i] < 0)
 				rc = -1;
 			else if (mq_group_members(gdir, &live) < 0)
@@ -329,13 +326,8 @@ mq_group_reset(struct mq_topic *t, const char *group,
 		if (gdir < 0)
 			goto out;
 	}
-	if (gdir >= 0) {
-		char what[600];
-		snprintf(what, sizeof what, "group '%s' of topic '%s'", group,
-			 t->name);
-		if ((lock = mq_group_lock(gdir, what, e)) < 0)
-			goto out;
-	}
+	if (gdir >= 0 && (lock = mq_group_lock(gdir, t->name, group, e)) < 0)
+		goto out;
 	for (uint32_t p = 0; p < np; p++) {
 		struct mq_reset_row *row = &v[k];
 		uint64_t start, end, to = 0;

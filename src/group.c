@@ -173,13 +173,17 @@ mq_group_read(int gdir, const char *where, uint32_t p, struct mq_gpos *pos,
 }
 
 int
-mq_group_lock(int gdir, const char *what, struct mq_err *e)
+mq_group_lock(int gdir, const char *topic, const char *group,
+	      struct mq_err *e)
 {
 	int fd = mq_openat(gdir, "lock", O_RDWR | O_CREAT);
 
 	if (fd < 0)
 		return mq_err_sys(e, "cannot open group lock");
-	if (mq_flock_wait(fd, LOCK_EX, what ? what : "the group", e) < 0) {
+	if ((topic && group
+	     ? mq_flock_wait(fd, LOCK_EX, e, "group '%s' of topic '%s'", group,
+			     topic)
+	     : mq_flock_wait(fd, LOCK_EX, e, "the group")) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -307,7 +311,7 @@ mq_member_join(struct mq_member *m, int gdir, struct mq_err *e)
 	}
 	/* Publish under the group lock, which mq-group delete holds while
 	 * it checks for members and removes the group. */
-	lock = mq_group_lock(gdir, NULL, e);
+	lock = mq_group_lock(gdir, NULL, NULL, e);
 	if (lock < 0)
 		goto fail;
 	if (mq_renameat(mdir, tmp, mdir, m->id) < 0) {

@@ -59,13 +59,20 @@ mq_pread_full(int fd, void *buf, size_t n, off_t off)
 	return (ssize_t)got;
 }
 
-int
-mq_write_full(int fd, const void *buf, size_t n)
+/* Writes all n bytes, at off when at; through the fault-injection layer
+ * (failpoint.c) when faults: spool files, not pipes. */
+static int
+write_all(int fd, const void *buf, size_t n, off_t off, bool at, bool faults)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		ssize_t r = write(fd, (const char *)buf + done, n - done);
+		const char *p = (const char *)buf + done;
+		off_t o = off + (off_t)done;
+		ssize_t r = faults ? (at ? mq_sys_pwrite(fd, p, n - done, o)
+					 : mq_sys_write(fd, p, n - done))
+				   : (at ? pwrite(fd, p, n - done, o)
+					 : write(fd, p, n - done));
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -74,59 +81,30 @@ mq_write_full(int fd, const void *buf, size_t n)
 		done += (size_t)r;
 	}
 	return 0;
+}
+
+int
+mq_write_full(int fd, const void *buf, size_t n)
+{
+	return write_all(fd, buf, n, 0, false, false);
 }
 
 int
 mq_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pwrite(fd, (const char *)buf + done, n - done,
-				   off + (off_t)done);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
+	return write_all(fd, buf, n, off, true, false);
 }
 
 int
 mq_write_file(int fd, const void *buf, size_t n)
 {
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = mq_sys_write(fd, (const char *)buf + done, n - done);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
+	return write_all(fd, buf, n, 0, false, true);
 }
 
 int
 mq_pwrite_file(int fd, const void *buf, size_t n, off_t off)
 {
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = mq_sys_pwrite(fd, (const char *)buf + done, n - done,
-					  off + (off_t)done);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		done += (size_t)r;
-	}
-	return 0;
+	return write_all(fd, buf, n, off, true, true);
 }
 
 int64_t
@@ -181,6 +159,22 @@ check_file(int fd)
 	return -1;
 }
 
+/* Opens name as it is (never creating or truncating it first), refusing
+ * anything but a regular single-link file; O_TRUNC applies after that. */
+static int
+open_existing(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags & ~(O_CREAT | O_EXCL | O_TRUNC));
+
+	if (fd < 0 || (fd = check_file(fd)) < 0)
+		return -1;
+	if ((flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int
 mq_openat(int dirfd, const char *name, int flags)
 {
@@ -190,44 +184,21 @@ mq_openat(int dirfd, const char *name, int flags)
 	 * (it is refused below); on regular files it changes nothing. */
 	flags |= O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
 	if (!(flags & O_CREAT))
-		return (fd = openat(dirfd, name, flags)) < 0 ? -1 : check_file(fd);
-	/* Most such files exist already: one call instead of two then. */
-	if (!(flags & O_EXCL)) {
-		fd = openat(dirfd, name, flags & ~(O_CREAT | O_TRUNC));
-		if (fd >= 0) {
-			if ((fd = check_file(fd)) >= 0 && (flags & O_TRUNC) &&
-			    ftruncate(fd, 0) < 0) {
-				close(fd);
-				return -1;
-			}
-			return fd;
-		}
-		if (errno != ENOENT)
-			return -1;
-	}
+		return open_existing(dirfd, name, flags);
 	for (int tries = 0; tries < 100; tries++) {
 		struct stat st;
-		fd = mq_createat(dirfd, name, flags & ~O_NONBLOCK);
+		/* Most such files exist already: one call for them. */
+		if (!(flags & O_EXCL) &&
+		    ((fd = open_existing(dirfd, name, flags)) >= 0 ||
+		     errno != ENOENT))
+			return fd;
+		fd = mq_createat(dirfd, name, flags & ~(O_EXCL | O_NONBLOCK));
 		if (fd >= 0)
 			return fd;
 		if (errno != EEXIST)
 			return -1;
-		if (!(flags & O_EXCL)) {
-			/* There already: open it as it is (unless it went
-			 * away meanwhile: then create it after all). */
-			fd = openat(dirfd, name, flags & ~(O_CREAT | O_TRUNC));
-			if (fd >= 0) {
-				if ((fd = check_file(fd)) >= 0 &&
-				    (flags & O_TRUNC) && ftruncate(fd, 0) < 0) {
-					close(fd);
-					return -1;
-				}
-				return fd;
-			}
-			if (errno != ENOENT)
-				return -1;
-			continue;
-		}
+		if (!(flags & O_EXCL))
+			continue;   /* made meanwhile: open it after all */
 		/* A temporary name that is taken: a killed process's file
 		 * goes, anything else is refused. */
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -415,3 +386,58 @@ mq_rmtree(int dfd, const char *name)
 	return rc;
 }
 
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+mq_dir_names(int dirfd, bool (*keep)(int dirfd, const char *name,
+				     unsigned char type, void *arg),
+	     void *arg, char ***out, size_t *n)
+{
+	/* A descriptor of its own: a dup would share dirfd's position. */
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	char **v = NULL;
+	size_t len = 0, cap = 0;
+	int err;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return errno = err, -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (keep && !keep(dirfd, de->d_name, de->d_type, arg)))
+			continue;
+		if (len == cap) {
+			char **nv;
+			cap = cap ? cap * 2 : 16;
+			if (!(nv = realloc(v, cap * sizeof *v)))
+				goto fail;
+			v = nv;
+		}
+		if (!(v[len] = strdup(de->d_name)))
+			goto fail;
+		len++;
+	}
+	if (errno)
+		goto fail;
+	closedir(d);
+	if (len)
+		qsort(v, len, sizeof *v, cmp_name);
+	*out = v;
+	*n = len;
+	return 0;
+fail:
+	err = errno;
+	closedir(d);
+	mq_names_free(v, len);
+	return errno = err, -1;
+}

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -60,15 +61,17 @@ arm(int64_t ms)
 }
 
 int
-mq_flock_wait(int fd, int op, const char *what, struct mq_err *e)
+mq_flock_wait(int fd, int op, struct mq_err *e, const char *fmt, ...)
 {
 	int64_t start, left, stop_at = -1;
-	char d[32];
+	char d[32], what[MQ_ERR_MAX / 2];
+	va_list ap;
+	int err;
 
 	if (flock(fd, op | LOCK_NB) == 0)
 		return 0;
 	if (errno != EWOULDBLOCK && errno != EINTR)
-		return mq_err_sys(e, "cannot lock %s", what);
+		goto fail;
 	if (!handler_set) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
@@ -79,13 +82,17 @@ mq_flock_wait(int fd, int op, const char *what, struct mq_err *e)
 	}
 	start = mq_mono_ms();
 	for (;;) {
-		int rc, err;
+		int rc;
 		int64_t now = mq_mono_ms();
 		if (stop_flag && *stop_flag && stop_at < 0)
 			stop_at = now + STOP_GRACE_MS;
-		if (stop_at >= 0 && now >= stop_at)
+		if (stop_at >= 0 && now >= stop_at) {
+			va_start(ap, fmt);
+			vsnprintf(what, sizeof what, fmt, ap);
+			va_end(ap);
 			return mq_err_set(e, EINTR, "interrupted while waiting "
 					  "for the lock on %s", what);
+		}
 		left = timeout_ms - (now - start);
 		if (stop_at >= 0 && stop_at - now < left)
 			left = stop_at - now;
@@ -97,13 +104,25 @@ mq_flock_wait(int fd, int op, const char *what, struct mq_err *e)
 		arm(0);
 		if (rc == 0)
 			return 0;
-		if (err != EINTR)
-			return errno = err, mq_err_sys(e, "cannot lock %s", what);
+		if (err != EINTR) {
+			errno = err;
+			goto fail;
+		}
 	}
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
 	if (timeout_ms % 1000 == 0)
 		snprintf(d, sizeof d, "%llds", (long long)(timeout_ms / 1000));
 	else
 		snprintf(d, sizeof d, "%lldms", (long long)timeout_ms);
 	return mq_err_set(e, ETIMEDOUT, "%s is locked by another process: "
 			  "gave up after %s (see --lock-timeout)", what, d);
+fail:
+	err = errno;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	errno = err;
+	return mq_err_sys(e, "cannot lock %s", what);
 }

@@ -92,6 +92,15 @@ int mq_openat(int dirfd, const char *name, int flags);
 /* Creates a new file (O_CREAT|O_EXCL added: EEXIST if the name is taken,
  * whatever is there) with the spool's file mode. */
 int mq_createat(int dirfd, const char *name, int flags);
+/*
+ * The names in directory dirfd (but . and ..) that keep accepts (all with
+ * keep NULL; type is the dirent's d_type, DT_UNKNOWN on some file
+ * systems), sorted; free with mq_names_free.  -1 with errno when the
+ * directory cannot be read or memory runs out.
+ */
+int mq_dir_names(int dirfd, bool (*keep)(int dirfd, const char *name,
+					 unsigned char type, void *arg),
+		 void *arg, char ***out, size_t *n);
 /* Opens a directory under dirfd, never following a link. */
 int mq_opendirat(int dirfd, const char *name);
 /* mkdirat with the spool's directory mode; EEXIST as mkdirat gives it. */
@@ -136,11 +145,13 @@ int mq_ftruncate(int fd, off_t len);
 void mq_lock_setup(int64_t timeout_ms, volatile sig_atomic_t *stop);
 int64_t mq_lock_timeout(void);
 /*
- * flock(fd, op) (LOCK_EX or LOCK_SH), waiting at most the timeout; what
- * names the lock in messages ("'t/0/lock'").  ETIMEDOUT: still held by
- * another process; EINTR: the stop flag was set.
+ * flock(fd, op) (LOCK_EX or LOCK_SH), waiting at most the timeout; fmt and
+ * what follows name the lock in messages ("'%s'", path), formatted only
+ * for one.  ETIMEDOUT: still held by another process; EINTR: the stop
+ * flag was set.
  */
-int mq_flock_wait(int fd, int op, const char *what, struct mq_err *e);
+int mq_flock_wait(int fd, int op, struct mq_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- parse.c: strict parsing of numbers, sizes, durations, times ---- */
 
@@ -311,8 +322,9 @@ int mq_group_parse(const char *text, struct mq_gpos *pos);
 int mq_group_read(int gdir, const char *where, uint32_t p,
 		  struct mq_gpos *pos, struct mq_err *e);
 /* Takes the group's commit lock; close the returned fd to release it. */
-/* what names the group in a timeout message (NULL: "the group"). */
-int mq_group_lock(int gdir, const char *what, struct mq_err *e);
+/* topic and group name it in a timeout message (NULL: "the group"). */
+int mq_group_lock(int gdir, const char *topic, const char *group,
+		  struct mq_err *e);
 /*
  * Replaces the offset files of parts with pos (call under the lock): all
  * are written and synced under temporary names, renamed, and the directory

@@ -106,11 +106,9 @@ static int
 lock(struct mq_pwriter *w, struct mq_err *e)
 {
 	struct timespec a, b;
-	char what[PATH_MAX + 16];
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	snprintf(what, sizeof what, "'%s'", w->path);
-	if (mq_flock_wait(w->lockfd, LOCK_EX, what, e) < 0)
+	if (mq_flock_wait(w->lockfd, LOCK_EX, e, "'%s'", w->path) < 0)
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	w->lock_wait_ns += (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL +
@@ -449,10 +447,23 @@ poison(struct mq_pwriter *w)
  */
 #define WRITEBACK_STEP (8u << 20)
 
+/* Starts writing [off, off + len) of fd back (len 0: to the end). */
+static void
+writeback(int fd, uint64_t off, uint64_t len)
+{
+#ifdef HAVE_SYNC_FILE_RANGE
+	(void)sync_file_range(fd, (off_t)off, (off_t)len,
+			      SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+	(void)off;
+	(void)len;
+#endif
+}
+
 static void
 start_writeback(struct mq_pwriter *w)
 {
-#ifdef HAVE_SYNC_FILE_RANGE
 	uint64_t end = w->head.end_pos;
 
 	if (w->wb_base != w->head.seg_base || w->wb_pos > end) {
@@ -461,12 +472,8 @@ start_writeback(struct mq_pwriter *w)
 	}
 	if (end - w->wb_pos < WRITEBACK_STEP)
 		return;
-	(void)sync_file_range(w->segfd, (off_t)w->wb_pos,
-			      (off_t)(end - w->wb_pos), SYNC_FILE_RANGE_WRITE);
+	writeback(w->segfd, w->wb_pos, end - w->wb_pos);
 	w->wb_pos = end;
-#else
-	(void)w;
-#endif
 }
 
 static int
@@ -600,12 +607,8 @@ fail:
 void
 mq_pwriter_writeback(struct mq_pwriter *w)
 {
-#ifdef HAVE_SYNC_FILE_RANGE
 	if (w->dirty && !w->poisoned && w->segfd >= 0)
-		(void)sync_file_range(w->segfd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#else
-	(void)w;
-#endif
+		writeback(w->segfd, 0, 0);
 }
 
 int
@@ -624,7 +627,7 @@ mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e)
 		return 0;
 	mq_err_sys(e, "cannot sync '%s'", w->path);
 	/* Our segment takes no more appends, if it is still the active one. */
-	if (mq_flock_wait(w->lockfd, LOCK_EX, "the partition", &e2) < 0)
+	if (mq_flock_wait(w->lockfd, LOCK_EX, &e2, "'%s'", w->path) < 0)
 		return -1;
 	if (mq_head_read(w->lockfd, &h) == 0 &&
 	    h.seg_base == w->head.seg_base) {

@@ -8,7 +8,6 @@
  */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -20,7 +19,6 @@
 
 #include "mq.h"
 
-#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define FNAME_MAX 48
 
 static bool
@@ -31,39 +29,28 @@ ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+static bool
+in_log(int dirfd, const char *name, unsigned char type, void *arg)
+{
+	(void)dirfd;
+	(void)type;
+	(void)arg;
+	return name[0] >= '0' && name[0] <= '9';
+}
+
 int
 mq_compact_recover(int pdir, struct mq_err *e)
 {
-	int fd = openat(pdir, ".", DIR_FLAGS);
-	DIR *d;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	char **names;
+	size_t n;
 	bool changed = false;
 	int rc = 0;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	/* What a killed run leaves is named by a base offset. */
+	if (mq_dir_names(pdir, in_log, NULL, &names, &n) < 0) {
+		if (errno == ENOMEM)
+			return mq_err_sys(e, "out of memory");
 		return mq_err_sys(e, "cannot list partition");
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **v = realloc(names, cap * sizeof *v);
-			if (!v) {
-				rc = mq_err_sys(e, "out of memory");
-				goto out;
-			}
-			names = v;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = mq_err_sys(e, "out of memory");
-			goto out;
-		}
-		n++;
 	}
 	/* A BASE.log.swap: its cleaning was complete; finish the swap. */
 	for (size_t i = 0; i < n; i++) {
@@ -107,10 +94,7 @@ mq_compact_recover(int pdir, struct mq_err *e)
 	if (changed && mq_fsync_dir(pdir) < 0)
 		rc = mq_err_sys(e, "cannot sync partition");
 out:
-	closedir(d);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	mq_names_free(names, n);
 	return rc;
 }
 

@@ -14,7 +14,6 @@
  */
 #include <config.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,33 +43,26 @@ fix(int fd, gid_t gid, mode_t mode, const char *path, struct mq_err *e)
 static int
 walk(int dfd, const char *path, gid_t gid, int depth, struct mq_err *e)
 {
-	DIR *d;
-	struct dirent *de;
-	int fd, rc = 0;
+	char **names;
+	size_t n;
+	int rc = 0;
 
 	if (depth > MAX_DEPTH)
 		return mq_err_set(e, ELOOP, "'%s' is nested too deep for a "
 				  "spool", path);
-	fd = dup(dfd);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (mq_dir_names(dfd, NULL, NULL, &names, &n) < 0)
 		return mq_err_sys(e, "cannot read '%s'", path);
-	}
-	rewinddir(d);   /* the dup shares its position with dfd */
-	while (rc == 0 && (de = readdir(d))) {
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char sub[PATH_MAX];
 		struct stat st;
 		int cfd;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		snprintf(sub, sizeof sub, "%s/%s", path, names[i]);
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
 				continue;   /* removed meanwhile */
 			rc = mq_err_sys(e, "cannot stat '%s'", sub);
 		} else if (S_ISDIR(st.st_mode)) {
-			cfd = mq_opendirat(dfd, de->d_name);
+			cfd = mq_opendirat(dfd, names[i]);
 			if (cfd < 0)
 				rc = mq_err_sys(e, "cannot open '%s'", sub);
 			else {
@@ -80,7 +72,7 @@ walk(int dfd, const char *path, gid_t gid, int depth, struct mq_err *e)
 				close(cfd);
 			}
 		} else {
-			cfd = mq_openat(dfd, de->d_name, O_RDONLY);
+			cfd = mq_openat(dfd, names[i], O_RDONLY);
 			if (cfd < 0)
 				rc = mq_err_sys(e, "cannot open '%s'", sub);
 			else {
@@ -89,7 +81,7 @@ walk(int dfd, const char *path, gid_t gid, int depth, struct mq_err *e)
 			}
 		}
 	}
-	closedir(d);
+	mq_names_free(names, n);
 	return rc;
 }
 

@@ -167,63 +167,29 @@ mq_topic_name_check(const char *name, struct mq_err *e)
 	return 0;
 }
 
-static int
-cmp_names(const void *a, const void *b)
+static bool
+is_topic(int dirfd, const char *name, unsigned char type, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	struct stat st;
+
+	(void)arg;
+	if (mq_topic_name_check(name, NULL) < 0)
+		return false;
+	if (type != DT_UNKNOWN)
+		return type == DT_DIR;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode);
 }
 
 int
 mq_spool_topics(struct mq_spool *sp, char ***names, size_t *n,
 		struct mq_err *e)
 {
-	int fd = openat(sp->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	struct dirent *de;
-	char **v = NULL;
-	size_t len = 0, cap = 0;
-
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return mq_err_sys(e, "cannot read spool '%s'", sp->path);
-	}
-	while ((errno = 0, de = readdir(d))) {
-		struct stat st;
-		if (mq_topic_name_check(de->d_name, NULL) < 0)
-			continue;
-		if (de->d_type != DT_DIR &&
-		    (de->d_type != DT_UNKNOWN ||
-		     fstatat(sp->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		     !S_ISDIR(st.st_mode)))
-			continue;
-		if (len == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **nv = realloc(v, cap * sizeof *v);
-			if (!nv)
-				goto oom;
-			v = nv;
-		}
-		if (!(v[len] = strdup(de->d_name)))
-			goto oom;
-		len++;
-	}
-	if (errno) {
-		mq_err_sys(e, "cannot read spool '%s'", sp->path);
-		goto fail;
-	}
-	closedir(d);
-	if (len)
-		qsort(v, len, sizeof *v, cmp_names);
-	*names = v;
-	*n = len;
-	return 0;
-oom:
-	mq_err_sys(e, "out of memory");
-fail:
-	closedir(d);
-	mq_names_free(v, len);
-	return -1;
+	if (mq_dir_names(sp->fd, is_topic, NULL, names, n) == 0)
+		return 0;
+	if (errno == ENOMEM)
+		return mq_err_sys(e, "out of memory");
+	return mq_err_sys(e, "cannot read spool '%s'", sp->path);
 }
 
 void

@@ -229,10 +229,8 @@ mq_topic_alter(struct mq_topic *t, const struct mq_config *cfg,
 {
 	struct mq_config cur;
 	int rc = -1;
-	char what[300];
 
-	snprintf(what, sizeof what, "topic '%s'", t->name);
-	if (mq_flock_wait(t->fd, LOCK_EX, what, e) < 0)
+	if (mq_flock_wait(t->fd, LOCK_EX, e, "topic '%s'", t->name) < 0)
 		return -1;
 	if (load_config(t->fd, t->name, &cur, e) < 0)
 		goto out;

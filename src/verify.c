@@ -885,51 +885,22 @@ emit(mq_vnote_fn fn, void *arg, const char *file, uint64_t byte, int kind,
 		fn(arg, &n);
 }
 
+static bool
+has_suffix(int dirfd, const char *name, unsigned char type, void *suffix)
+{
+	size_t l = strlen(name), k = strlen(suffix);
+
+	(void)dirfd;
+	(void)type;
+	return l > k && strcmp(name + l - k, suffix) == 0;
+}
+
 /* Names in the partition directory ending in suffix; sorted. */
 static int
 names_ending(int pdir, const char *suffix, char ***out, size_t *n)
 {
-	int fd = openat(pdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	struct dirent *de;
-	size_t k = strlen(suffix), cap = 0;
-	char **v = NULL;
-
 	*n = 0;
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (l <= k || strcmp(de->d_name + l - k, suffix) != 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			char **nv = realloc(v, cap * sizeof *nv);
-			if (!nv)
-				goto fail;
-			v = nv;
-		}
-		if (!(v[*n] = strdup(de->d_name)))
-			goto fail;
-		(*n)++;
-	}
-	closedir(d);
-	for (size_t i = 1; i < *n; i++)
-		for (size_t j = i; j > 0 && strcmp(v[j - 1], v[j]) > 0; j--) {
-			char *s = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = s;
-		}
-	*out = v;
-	return 0;
-fail:
-	closedir(d);
-	mq_names_free(v, *n);
-	*n = 0;
-	return -1;
+	return mq_dir_names(pdir, has_suffix, (void *)suffix, out, n);
 }
 
 int
@@ -1653,7 +1624,6 @@ mq_partition_repair(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
 	struct mq_head head, after;
 	bool have_head;
 	int rc = -1;
-	char what[400];
 
 	memset(&x, 0, sizeof x);
 	memset(rs, 0, sizeof *rs);
@@ -1673,17 +1643,15 @@ mq_partition_repair(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
 		mq_err_sys(e, "cannot open the compaction lock");
 		goto out;
 	}
-	snprintf(what, sizeof what, "the compaction lock of partition %u "
-		 "of topic '%s'", p, t->name);
-	if (mq_flock_wait(x.cleanfd, LOCK_EX, what, e) < 0)
+	if (mq_flock_wait(x.cleanfd, LOCK_EX, e, "the compaction lock of "
+			  "partition %u of topic '%s'", p, t->name) < 0)
 		goto out;
 	if (mq_compact_recover(x.c.pdir, e) < 0)
 		goto out;
 	if (mq_pwriter_open(&x.w, t, p, MQ_SYNC_BATCH, e) < 0)
 		goto out;
-	snprintf(what, sizeof what, "partition %u of topic '%s'", p,
-		 t->name);
-	if (mq_flock_wait(x.w.lockfd, LOCK_EX, what, e) < 0)
+	if (mq_flock_wait(x.w.lockfd, LOCK_EX, e, "partition %u of topic "
+			  "'%s'", p, t->name) < 0)
 		goto out;
 	if (finish_leftovers(&x, e) < 0)
 		goto out;
