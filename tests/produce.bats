@@ -850,7 +850,8 @@ read_since_start() {
 @test "with the default --sync exit a batch is acknowledged only once the producer syncs at the end" {
 	mq-topic create t
 	start_fifo_producer "$T/fifo" --acks "$T/acks" t
-	printf 'one\ntwo\n' >&7
+	# one write(2), so both lines go in one batch (see below)
+	printf 'one\ntwo\n' | cat >&7
 	wait_for has_output "$(printf 'one\ntwo')" mq-consume t
 	# stored, but not synced yet: not acknowledged
 	[ -f "$T/acks" ] && [ ! -s "$T/acks" ]
