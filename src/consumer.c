@@ -269,7 +269,12 @@ again:
 			if (c->o.has_until &&
 			    (c->o.until_time ? rec->ts >= c->o.until
 			     : rec->offset >= (uint64_t)c->o.until)) {
+				/* Not delivered: the partition's position
+				 * (what a group commits) stays at it. */
 				cp->done = true;
+				if (mq_preader_rewind(&cp->r, rec->offset,
+						      e) < 0)
+					return -1;
 				cp->r.in_batch = false;
 				mq_preader_trim(&cp->r);
 				continue;

@@ -219,11 +219,14 @@ finish(struct run *r, int status, const char *why)
 	struct mq_err e;
 
 	if (r->exec && r->x.cp && (r->x.n || r->exec_rc)) {
-		r->x.cp->r.next = r->x.n ? r->x.recs[0].offset
-					 : r->x.failed_offset;
+		/* Only the position matters now (a group commits it). */
+		(void)mq_preader_rewind(&r->x.cp->r, r->x.n ?
+					r->x.recs[0].offset :
+					r->x.failed_offset, &e);
 		r->x.n = 0;
 	}
-	if (r->c.o.group) {
+	if (r->c.o.group && !r->c.o.no_commit) {
+		/* The commit writes the output out first. */
 		if (mq_cgroup_commit(&r->c, &e) < 0 && !why &&
 		    e.code != EPIPE) {
 			why = e.msg;

@@ -789,6 +789,13 @@ static inline int mq_preader_next(struct mq_preader *r,
 int mq_preader_next_slow(struct mq_preader *r, struct mq_record *rec,
 			 struct mq_err *e);
 /*
+ * Puts records back: the next record returned is the one at offset off
+ * (or the next one stored), so a caller can undo having read records it
+ * did not deliver.  r->next is off afterwards even when the seek that
+ * may be needed fails (-1).
+ */
+int mq_preader_rewind(struct mq_preader *r, uint64_t off, struct mq_err *e);
+/*
  * The offset of the first message at or after ts (the end if there is
  * none); leaves the reader positioned anywhere: seek it again.
  */

@@ -384,6 +384,25 @@ mq_preader_next_slow(struct mq_preader *r, struct mq_record *rec,
 	}
 }
 
+int
+mq_preader_rewind(struct mq_preader *r, uint64_t off, struct mq_err *e)
+{
+	/* The position first: a caller that commits r->next gets off even
+	 * if the seek below fails. */
+	r->next = off;
+	if (r->in_batch && off >= r->it.base && !r->have_min_ts) {
+		/* Inside the current batch: load it again from its start
+		 * and skip what comes before off. */
+		if (off < r->it.min_off) {
+			r->in_batch = false;
+			r->pos = r->batch_pos;
+			r->expect = r->it.base;
+		}
+		return 0;
+	}
+	return mq_preader_seek(r, MQ_FROM_OFFSET, (int64_t)off, e);
+}
+
 /* Segment bases; the caller frees *bases.  A partition always has one. */
 static int
 segments(struct mq_preader *r, uint64_t **bases, size_t *n,

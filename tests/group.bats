@@ -141,6 +141,62 @@ now_iso() {
 	done
 }
 
+@test "-g --until N commits exactly N on every partition: the next run starts at N" {
+	mq-topic create t -p 3
+	for p in 0 1 2; do
+		seq 0 9 | mq-produce -p "$p" t
+	done
+	run -0 mq-consume -g g --until 5 -F '%p:%o\n' t
+	[ "$(sort <<<"$output" | xargs)" = "0:0 0:1 0:2 0:3 0:4 1:0 1:1 1:2 1:3 1:4 2:0 2:1 2:2 2:3 2:4" ]
+	for p in 0 1 2; do
+		committed "$p" 5
+	done
+	run -0 mq-consume -g g -F '%p:%o\n' t
+	[ "$(sort <<<"$output" | xargs)" = "0:5 0:6 0:7 0:8 0:9 1:5 1:6 1:7 1:8 1:9 2:5 2:6 2:7 2:8 2:9" ]
+}
+
+@test "-g --until @TIME commits the first message at or after TIME, which the next run delivers" {
+	mq-topic create t
+	for ts in 1000 2000 3000 4000; do
+		echo "m$ts" | mq-produce --timestamp "$ts" t
+	done
+	run -0 mq-consume -g g --until @2500 t
+	assert_output "$(printf 'm1000\nm2000')"
+	committed 0 2
+	run -0 mq-consume -g g t
+	assert_output "$(printf 'm3000\nm4000')"
+}
+
+@test "-g -f --until N in the middle of a batch: the commit is N, not past it" {
+	mq-topic create t
+	seq 0 99 | mq-produce t
+	# A follower ends by itself once every partition reached --until.
+	run -0 mq-consume -g g -f --until 37 -F '%o\n' t
+	assert_output "$(seq 0 36)"
+	committed 0 37
+}
+
+@test "--exec with -g --until commits the bound: the next run hands the command the bound first" {
+	mq-topic create t
+	seq 0 9 | mq-produce t
+	run -0 mq-consume -g g --until 4 --batch 1 --exec "cat >>'$T/ran'" t
+	seq 0 3 | cmp - "$T/ran"
+	committed 0 4
+	run -0 mq-consume -g g --batch 10 --exec "cat >>'$T/ran'" t
+	seq 0 9 | cmp - "$T/ran"
+	committed 0 10
+}
+
+@test "-g --no-commit -c N prints N messages when more are pending" {
+	mq-topic create t
+	seq 1 100 | mq-produce t
+	run --separate-stderr -0 mq-consume -g g --no-commit -c 3 t
+	assert_output "$(seq 1 3)"
+	run --separate-stderr -0 mq-consume -g g --no-commit -f -c 2 t
+	assert_output "$(seq 1 2)"
+	[ ! -e "$MQ_SPOOL/t/groups" ]
+}
+
 @test "the offset file holds the next offset and a newline, and a reset adds an epoch line" {
 	mq-topic create t
 	seq 0 6 | mq-produce t
