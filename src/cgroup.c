@@ -420,8 +420,10 @@ mq_cgroup_open(struct mq_consumer *c, struct mq_err *e)
 			/* Read where the group is, without joining it. */
 			for (uint32_t p = 0; p < (uint32_t)ct->t.cfg.partitions;
 			     p++) {
-				struct mq_cpart *cp = mq_consumer_add(c, ct, p,
-								      e);
+				struct mq_cpart *cp;
+				if (!mq_consumer_wanted(c, p))
+					continue;
+				cp = mq_consumer_add(c, ct, p, e);
 				if (!cp || mq_cgroup_position(c, ct, cp, e) < 0)
 					return -1;
 			}

@@ -40,8 +40,8 @@ watch(struct mq_consumer *c, const char *path, uint32_t mask)
 	return inotify_add_watch(c->ifd, path, mask | IN_ONLYDIR);
 }
 
-static bool
-wanted(const struct mq_consumer *c, uint32_t p)
+bool
+mq_consumer_wanted(const struct mq_consumer *c, uint32_t p)
 {
 	if (!c->o.parts)
 		return true;
@@ -154,7 +154,7 @@ grow_topic(struct mq_consumer *c, struct mq_ctopic *ct, bool initial,
 		return 0;
 	}
 	for (uint32_t p = ct->known; p < n; p++)
-		if (wanted(c, p) && add_part(c, ct, p, initial, e) < 0)
+		if (mq_consumer_wanted(c, p) && add_part(c, ct, p, initial, e) < 0)
 			return -1;
 	ct->known = n;
 	return 0;
@@ -175,8 +175,14 @@ mq_consumer_open(struct mq_consumer *c, struct mq_spool *sp,
 	if (o->follow)
 		c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	for (size_t i = 0; i < ntopics; i++) {
-		struct mq_ctopic *ct = &c->topics[i];
+		struct mq_ctopic *ct = &c->topics[c->ntopics];
 		char *path;
+		bool again = false;
+		/* A topic named twice is read once. */
+		for (size_t k = 0; k < i; k++)
+			again |= strcmp(topics[k], topics[i]) == 0;
+		if (again)
+			continue;
 		ct->wd = -1;
 		ct->gdir = -1;
 		if (mq_topic_open(&ct->t, sp, topics[i], e) < 0)

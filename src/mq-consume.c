@@ -18,7 +18,7 @@
 
 static const char usage_text[] =
 "Usage: mq-consume [-d DIR] [-p N]... [-o beginning|end|N|-N|@TIME] [-c N]\n"
-"                  [--until N|@TIME] [-f] [-D DELIM | -0] [-K DELIM]\n"
+"                  [--until N|@TIME] [-f | -e] [-D DELIM | -0] [-K DELIM]\n"
 "                  [-F FORMAT] [--null-marker STR] TOPIC...\n"
 "       mq-consume -g GROUP [--no-commit] [--offset-reset POLICY]\n"
 "                  [--commit-interval MS] [--commit-every N] [--acks FILE]\n"
@@ -28,7 +28,8 @@ static const char usage_text[] =
 "       mq-consume --help | --version\n"
 "\n"
 "  -d, --spool DIR       the spool (default $MQ_SPOOL, else ~/.mq)\n"
-"  -p, --partition N     read partition N only (repeatable; not with -g)\n"
+"  -p, --partition N     read partition N only (repeatable; with -g only\n"
+"                        with --no-commit)\n"
 "  -o, --offset WHERE    start at: beginning (default), end, offset N,\n"
 "                        N before the end (-N), or the first message at\n"
 "                        or after TIME (@epoch-ms or @ISO-8601); with -g,\n"
@@ -37,6 +38,7 @@ static const char usage_text[] =
 "      --until N|@TIME   stop each partition before offset N or before\n"
 "                        the first message at or after TIME\n"
 "  -f, --follow          wait for new messages, like tail -f\n"
+"  -e, --exit            exit at the end of the log (the default; kcat's -e)\n"
 "  -D, --delimiter DELIM written after each message (default \\n)\n"
 "  -0                    messages end with NUL (-D '\\0')\n"
 "  -K, --key-delimiter DELIM  print the key and DELIM before the value\n"
@@ -81,6 +83,7 @@ static const struct option longopts[] = {
 	{"count", required_argument, NULL, 'c'},
 	{"until", required_argument, NULL, OPT_UNTIL},
 	{"follow", no_argument, NULL, 'f'},
+	{"exit", no_argument, NULL, 'e'},
 	{"delimiter", required_argument, NULL, 'D'},
 	{"key-delimiter", required_argument, NULL, 'K'},
 	{"format", required_argument, NULL, 'F'},
@@ -375,6 +378,7 @@ main(int argc, char **argv)
 	char *delim = NULL, *kdelim = NULL;
 	size_t dlen = 0, kdlen = 0;
 	bool nul = false, group_opts = false, exec_opts = false;
+	bool at_end = false;
 	struct mq_producer_opts dpo = {.codec = -1, .partition = -1,
 				       .batch_bytes = 256 * 1024,
 				       .buffer_bytes = 1 << 20,
@@ -388,7 +392,7 @@ main(int argc, char **argv)
 		cli_die(CLI_ERROR, "out of memory");
 	r.limit = UINT64_MAX;
 	r.pr.null_marker = "";
-	while ((ch = getopt_long(argc, argv, ":d:p:o:c:fD:0K:F:g:vhV", longopts,
+	while ((ch = getopt_long(argc, argv, ":d:p:o:c:feD:0K:F:g:vhV", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
@@ -400,6 +404,7 @@ main(int argc, char **argv)
 		case 'c': r.limit = cli_u64("-c", optarg, 1, UINT64_MAX); break;
 		case OPT_UNTIL: parse_until(optarg, &o); break;
 		case 'f': o.follow = true; break;
+		case 'e': at_end = true; break;
 		case 'D':
 			free(delim);
 			if (mq_parse_delim(optarg, &delim, &dlen, &e) < 0)
@@ -492,9 +497,12 @@ main(int argc, char **argv)
 	if (group_opts && !o.group)
 		cli_usage("--no-commit, --offset-reset, --commit-* and --acks "
 			  "need -g");
-	if (o.group && o.nparts)
+	if (o.follow && at_end)
+		cli_usage("-f and -e cannot be combined");
+	if (o.group && o.nparts && !o.no_commit)
 		cli_usage("-p cannot be combined with -g: the group assigns "
-			  "partitions");
+			  "partitions (but -g GROUP --no-commit -p N reads "
+			  "partition N from the group's offset)");
 	if (exec_opts && !xo.cmd)
 		cli_usage("--batch, --retries, --retry-backoff and --dlq need "
 			  "--exec");

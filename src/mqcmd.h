@@ -492,6 +492,8 @@ mq_consumer_put_iter(struct mq_consumer *c, struct mq_cpart *cp,
 int mq_consumer_wait(struct mq_consumer *c, int watch_fd,
 		     volatile sig_atomic_t *stop, struct mq_err *e);
 void mq_consumer_close(struct mq_consumer *c);
+/* Is partition p one the consumer reads (-p)? */
+bool mq_consumer_wanted(const struct mq_consumer *c, uint32_t p);
 /* Adds partition p of ct, unpositioned (seek its reader); NULL on error. */
 struct mq_cpart *mq_consumer_add(struct mq_consumer *c, struct mq_ctopic *ct,
 				 uint32_t p, struct mq_err *e);

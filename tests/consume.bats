@@ -593,6 +593,20 @@ EOF
 	assert_output "$(printf 'a a1\na a2\nb b1\nb b2\nb b3')"
 }
 
+@test "a topic named twice is read once, also with -f and -g" {
+	mq-topic create a
+	mq-topic create b
+	printf 'a1\na2\n' | mq-produce a
+	echo b1 | mq-produce b
+	run -0 mq-consume -F '%t %s\n' a b a
+	assert_output "$(printf 'a a1\na a2\nb b1')"
+	run -0 mq-consume -f --until 2 -F '%t %s\n' a a
+	assert_output "$(printf 'a a1\na a2')"
+	run -0 mq-consume -g g -F '%t %s\n' a a
+	assert_output "$(printf 'a a1\na a2')"
+	[ "$(cat "$MQ_SPOOL/a/groups/g/0")" = 2 ]
+}
+
 @test "a missing topic among several exits 1 naming it" {
 	mq-topic create a
 	echo x | mq-produce a
@@ -614,6 +628,16 @@ EOF
 	assert_success
 	[ "${#lines[@]}" -eq 100 ]
 	[ -z "$stderr" ]
+}
+
+@test "-e (kcat's exit at the end) is accepted and is the default; -e with -f is a usage error" {
+	hundred t
+	run --separate-stderr -0 mq-consume -e t
+	[ "${#lines[@]}" -eq 100 ]
+	[ -z "$stderr" ]
+	run --separate-stderr -2 mq-consume -e -f t
+	assert_output ''
+	[ "$stderr" = "mq-consume: -f and -e cannot be combined" ]
 }
 
 @test "an empty topic prints nothing and exits 0" {

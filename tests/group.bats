@@ -434,12 +434,27 @@ two_by_ten() {
 # ---------------------------------------------------------------------------
 # Usage
 
-@test "-p cannot be combined with -g: exit 2" {
+@test "-p cannot be combined with -g unless --no-commit: exit 2" {
 	two_by_ten
 	run --separate-stderr -2 mq-consume -g g -p 0 t
 	assert_output ""
-	[ "$stderr" = "mq-consume: -p cannot be combined with -g: the group assigns partitions" ]
+	[ "$stderr" = "mq-consume: -p cannot be combined with -g: the group assigns partitions (but -g GROUP --no-commit -p N reads partition N from the group's offset)" ]
 	[ ! -e "$MQ_SPOOL/t/groups" ]
+}
+
+@test "-g --no-commit -p N peeks at partition N from the group's offset, changing nothing" {
+	two_by_ten
+	mkdir -p "$MQ_SPOOL/t/groups/g"
+	echo 3 >"$(ofile 0)"
+	echo 7 >"$(ofile 1)"
+	run -0 mq-consume -g g --no-commit -p 1 -F '%p %o\n' t
+	assert_output "$(printf '1 7\n1 8\n1 9')"
+	run -0 mq-consume -g g --no-commit -p 0 -p 1 -c 2 -F '%p %o\n' t
+	[ "$(sort <<<"$output" | head -1)" = "0 3" ]
+	committed 0 3
+	committed 1 7
+	run --separate-stderr -2 mq-consume -g g --no-commit -p 2 t
+	[[ "$stderr" == *"has no partition 2"* ]]
 }
 
 @test "--no-commit, --offset-reset, --commit-interval and --commit-every need -g: exit 2" {
