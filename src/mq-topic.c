@@ -100,9 +100,14 @@ numeric(const char *s)
 			     strlen(s + (*s == '-'));
 }
 
-static void
+/*
+ * Describes a topic; a partition whose log is damaged is shown without
+ * its start and end, and reported: returns false then.
+ */
+static bool
 describe(struct mq_topic *tp, bool json, bool first)
 {
+	bool ok = true;
 	struct mq_topic t = *tp;
 	const char *name = t.name;
 	struct mq_err e;
@@ -130,27 +135,42 @@ describe(struct mq_topic *tp, bool json, bool first)
 	}
 	for (uint32_t p = 0; p < (uint32_t)t.cfg.partitions; p++) {
 		struct mq_pinfo pi;
-		if (mq_partition_info(&t, p, &pi, &e) < 0)
-			cli_fail(&e);
+		bool damaged = false;
+		char start[24], end[24];
+		if (mq_partition_info(&t, p, &pi, &e) < 0) {
+			if (e.code != EBADMSG)
+				cli_fail(&e);
+			cli_warn("'%s' partition %u: %s (see mq-topic verify)",
+				 name, p, e.msg);
+			damaged = true;
+			ok = false;
+		}
+		if (damaged) {
+			snprintf(start, sizeof start, "%s", json ? "null" : "-");
+			snprintf(end, sizeof end, "%s", start);
+		} else {
+			snprintf(start, sizeof start, "%llu",
+				 (unsigned long long)pi.start);
+			snprintf(end, sizeof end, "%llu",
+				 (unsigned long long)pi.end);
+		}
 		if (pi.recoveries)
 			mq_time_format(pi.last_recovery_ms, when, sizeof when);
 		if (json) {
-			printf("%s{\"partition\":%u,\"start_offset\":%llu,"
-			       "\"end_offset\":%llu,\"segments\":%llu,"
+			printf("%s{\"partition\":%u,\"start_offset\":%s,"
+			       "\"end_offset\":%s,\"segments\":%llu,"
 			       "\"bytes\":%llu,\"truncated_bytes\":%llu,"
 			       "\"recoveries\":%llu,\"last_recovery\":",
-			       p ? "," : "", p, (unsigned long long)pi.start,
-			       (unsigned long long)pi.end,
+			       p ? "," : "", p, start, end,
 			       (unsigned long long)pi.segments,
 			       (unsigned long long)pi.bytes,
 			       (unsigned long long)pi.recovered_bytes,
 			       (unsigned long long)pi.recoveries);
 			printf(pi.recoveries ? "\"%s\"}" : "null}", when);
 		} else {
-			printf("\tPartition: %u\tStart: %llu\tEnd: %llu\t"
+			printf("\tPartition: %u\tStart: %s\tEnd: %s\t"
 			       "Segments: %llu\tBytes: %llu\tTruncatedBytes: %llu",
-			       p, (unsigned long long)pi.start,
-			       (unsigned long long)pi.end,
+			       p, start, end,
 			       (unsigned long long)pi.segments,
 			       (unsigned long long)pi.bytes,
 			       (unsigned long long)pi.recovered_bytes);
@@ -163,6 +183,7 @@ describe(struct mq_topic *tp, bool json, bool first)
 	}
 	if (json)
 		printf("]}");
+	return ok;
 }
 
 /* ---- verify and repair ---- */
@@ -415,6 +436,7 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	char **names, name[256];
 	size_t n;
 	bool import = strcmp(cmd, "import") == 0;
+	int status = CLI_OK;
 
 	if (cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0 || import,
 			   nargs && !o->if_exists ? args[0] : NULL) < 0) {
@@ -475,7 +497,8 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 		if (o->json)
 			printf("[");
 		for (size_t i = 0; i < n; i++) {
-			describe(&tv[i], o->json, i == 0);
+			if (!describe(&tv[i], o->json, i == 0))
+				status = CLI_ERROR;
 			mq_topic_close(&tv[i]);
 		}
 		free(tv);
@@ -487,7 +510,7 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	mq_spool_close(&sp);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		cli_die(CLI_ERROR, "cannot write output");
-	return CLI_OK;
+	return status;
 }
 
 int

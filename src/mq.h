@@ -292,6 +292,10 @@ struct mq_pinfo {
 	uint64_t recoveries;
 	int64_t last_recovery_ms;
 };
+/*
+ * Fills *pi.  EBADMSG when the log is damaged where its start or end
+ * lies (mq-topic verify tells more): the other fields are filled then.
+ */
 int mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 		      struct mq_err *e);
 
@@ -649,6 +653,19 @@ int mq_seg_scan(int fd, uint64_t base, uint64_t pos, uint64_t limit,
 		unsigned char **scratch, size_t *scratch_cap,
 		struct mq_scan *s, struct mq_err *e);
 
+/* 1 if the bytes of fd from pos to size are all zeros, 0 if not, -1. */
+int mq_seg_zeros_from(int fd, uint64_t pos, uint64_t size);
+/*
+ * The torn-tail rule (mq-spool(5)): were the bytes at pos of the newest
+ * segment (fd, base) written by a completed append?  Only if the head h
+ * (NULL: none valid) names this segment, pos is before its end_pos, the
+ * file still holds all of that, and what follows pos is not all zeros.
+ * Anything else is an unfinished or crashed write.  1, 0, or -1 when
+ * the file cannot be read.
+ */
+struct mq_head;
+int mq_seg_committed(int fd, uint64_t base, uint64_t pos,
+		     const struct mq_head *h);
 /*
  * The largest timestamp in a segment: its last time index entry, then a
  * walk over the batch headers after it (from the start if the index is

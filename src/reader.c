@@ -228,33 +228,16 @@ corrupt(struct mq_preader *r, struct mq_err *e, const char *what)
 
 /*
  * Were the bytes at pos in the newest segment written by a completed
- * append?  Only if the head says so and the file still holds everything
- * the head counts: a file shorter than that lost its tail (a crash, a
- * power cut), and the next writer will truncate and report it.
+ * append?  A read error counts as yes: it is reported, not taken for the
+ * end of the log.
  */
 static bool
-committed(struct mq_preader *r, struct mq_head *head)
+committed(struct mq_preader *r)
 {
-	struct stat st;
-	unsigned char buf[4096];
-	ssize_t n;
+	struct mq_head head;
 
-	if (r->lockfd < 0 || mq_head_read(r->lockfd, head) != 0 ||
-	    head->seg_base != r->seg_base || r->pos >= head->end_pos ||
-	    fstat(r->segfd, &st) != 0 || (uint64_t)st.st_size < head->end_pos)
-		return false;
-	/* Zeros to the end of the file are what a power loss leaves of
-	 * writes the head (never synced) already counted: the writer's
-	 * recovery takes them for a torn tail, and so does the reader. */
-	for (off_t p = (off_t)r->pos; p < st.st_size; p += n) {
-		n = pread(r->segfd, buf, sizeof buf, p);
-		if (n <= 0)
-			return n < 0;
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i])
-				return true;
-	}
-	return false;
+	return r->lockfd >= 0 && mq_head_read(r->lockfd, &head) == 0 &&
+	       mq_seg_committed(r->segfd, r->seg_base, r->pos, &head) != 0;
 }
 
 /*
@@ -268,7 +251,6 @@ load_batch(struct mq_preader *r, struct mq_batch_hdr *h,
 	for (;;) {
 		int st = try_batch(r, h, data, e), newer;
 		uint64_t next = 0;
-		struct mq_head head;
 
 		if (st < 0)
 			return -1;
@@ -284,7 +266,7 @@ load_batch(struct mq_preader *r, struct mq_batch_hdr *h,
 			/* The newest segment: finished bytes or not yet? */
 			if (st == B_EOF)
 				return 1;
-			if (!committed(r, &head))
+			if (!committed(r))
 				return 1;
 		}
 		/* Read again: the write or the roll may have just finished. */
@@ -685,14 +667,39 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 	if (found && s.batches == 0 &&
 	    mq_seg_scan(fd, base, 0, limit, &scratch, &scap, &s, e) < 0)
 		goto fail;
+	if (s.stopped_invalid) {
+		/* Not a batch: an unfinished write, or damage? */
+		struct mq_head h;
+		int lockfd = mq_openat(pdir, "lock", O_RDONLY), c = 0;
+		if (lockfd >= 0) {
+			if (mq_head_read(lockfd, &h) == 0)
+				c = mq_seg_committed(fd, base, s.end_pos, &h);
+			close(lockfd);
+		}
+		if (c != 0) {
+			mq_seg_name(name, base, "log");
+			if (c < 0)
+				mq_err_sys(e, "cannot read segment '%s'", name);
+			else
+				mq_err_set(e, EBADMSG, "corrupt batch in "
+					   "segment '%s' at byte %llu", name,
+					   (unsigned long long)s.end_pos);
+			goto fail;
+		}
+	}
 	*end = s.batches ? s.next_offset : base;
 	close(fd);
 
-	/* The start: the first batch of the oldest segment that has one. */
+	/* The start: the first batch of the oldest segment that has one.
+	 * Only an empty segment (compaction empties some) has none; a
+	 * sealed segment that does not start with a batch is damaged, and
+	 * damage is never a reason to move the start (a group's position
+	 * below the start is reset). */
 	*start = *end;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i + 1 < n; i++) {
 		unsigned char hdr[MQ_BATCH_HDR];
 		struct mq_batch_hdr h;
+		struct stat st;
 		mq_seg_name(name, bases[i], "log");
 		fd = mq_openat(pdir, name, O_RDONLY);
 		if (fd < 0 && errno == ENOENT)
@@ -705,10 +712,35 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 		    mq_batch_hdr_decode(hdr, limit, &h) == 0) {
 			*start = h.base_offset;
 			close(fd);
-			break;
+			goto done;
+		}
+		if (fstat(fd, &st) < 0) {
+			mq_err_sys(e, "cannot stat segment '%s'", name);
+			goto fail;
 		}
 		close(fd);
+		if (st.st_size != 0) {
+			mq_err_set(e, EBADMSG, "corrupt batch in segment '%s' "
+				   "at byte 0: not a batch header", name);
+			goto fail_bases;
+		}
 	}
+	/* The newest segment: its first batch, if it has one. */
+	if (s.batches) {
+		unsigned char hdr[MQ_BATCH_HDR];
+		struct mq_batch_hdr h;
+		mq_seg_name(name, base, "log");
+		fd = mq_openat(pdir, name, O_RDONLY);
+		if (fd < 0) {
+			mq_err_sys(e, "cannot open segment '%s'", name);
+			goto fail_bases;
+		}
+		if (mq_pread_full(fd, hdr, sizeof hdr, 0) == sizeof hdr &&
+		    mq_batch_hdr_decode(hdr, limit, &h) == 0)
+			*start = h.base_offset;
+		close(fd);
+	}
+done:
 	free(bases);
 	free(scratch);
 	return 0;

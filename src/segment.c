@@ -255,3 +255,42 @@ invalid:
 	s->stopped_invalid = true;
 	return 0;
 }
+
+int
+mq_seg_zeros_from(int fd, uint64_t pos, uint64_t size)
+{
+	unsigned char buf[4096];
+
+	while (pos < size) {
+		size_t want = size - pos > sizeof buf ? sizeof buf
+						      : (size_t)(size - pos);
+		ssize_t n = pread(fd, buf, want, (off_t)pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i])
+				return 0;
+		pos += (uint64_t)n;
+	}
+	return 1;
+}
+
+int
+mq_seg_committed(int fd, uint64_t base, uint64_t pos, const struct mq_head *h)
+{
+	struct stat st;
+	int z;
+
+	if (!h || h->seg_base != base || pos >= h->end_pos ||
+	    fstat(fd, &st) != 0 || (uint64_t)st.st_size < h->end_pos)
+		return 0;
+	/* Zeros to the end of the file are what a power loss leaves of
+	 * writes the head (never synced) already counted: the writer's
+	 * recovery takes them for a torn tail, and so do readers. */
+	z = mq_seg_zeros_from(fd, pos, (uint64_t)st.st_size);
+	return z < 0 ? -1 : !z;
+}

@@ -336,9 +336,6 @@ mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 			pi->bytes += (uint64_t)st.st_size;
 	}
 	free(bases);
-	if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
-				&pi->start, &pi->end, e) < 0)
-		goto fail;
 	lockfd = mq_openat(pdir, "lock", O_RDONLY);
 	if (lockfd >= 0) {
 		if (mq_head_read(lockfd, &h) == 0) {
@@ -348,6 +345,10 @@ mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 		}
 		close(lockfd);
 	}
+	/* Last: damage (EBADMSG) leaves everything else filled in. */
+	if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
+				&pi->start, &pi->end, e) < 0)
+		goto fail;
 	close(pdir);
 	return 0;
 fail:

@@ -271,6 +271,60 @@ trimmed() {
 	[[ "$stderr" == *"resetting to earliest ($START)" ]]
 }
 
+# damage_first_header FIELD-OFFSET: zeros 4 bytes of the first batch
+# header of t's oldest segment (0: magic, 4: length, ...).
+damage_first_header() {
+	local first
+	first=$(ls "$MQ_SPOOL/t/0" | grep '\.log$' | head -1)
+	printf '\0\0\0\0' | dd of="$MQ_SPOOL/t/0/$first" bs=1 seek="$1" \
+		conv=notrunc status=none
+}
+
+@test "a damaged first batch header of the oldest segment is an error to a member, never a reason to move the group" {
+	mq-topic create t -c segment.bytes=1024
+	seq 1 300 | mq-produce --batch-size 200 t
+	[ "$(ls "$MQ_SPOOL/t/0" | grep -c '\.log$')" -ge 3 ]
+	run -0 mq-consume -g g -c 5 t
+	committed 0 5
+	for field in 0 4; do   # the magic, the length
+		cp "$MQ_SPOOL/t/0/00000000000000000000.log" "$T/seg"
+		damage_first_header "$field"
+		run --separate-stderr -1 mq-consume -g g t
+		assert_output ''
+		[ "$stderr" = "mq-consume: corrupt batch in segment '00000000000000000000.log' at byte 0: not a batch header" ]
+		committed 0 5
+		run --separate-stderr -1 mq-group describe g
+		[[ "$stderr" == *"corrupt batch in segment '00000000000000000000.log'"* ]]
+		run --separate-stderr -1 mq-topic describe t
+		[ "$stderr" = "mq-topic: 't' partition 0: corrupt batch in segment '00000000000000000000.log' at byte 0: not a batch header (see mq-topic verify)" ]
+		[[ "$output" == *"Partition: 0	Start: -	End: -	Segments: "* ]]
+		cp "$T/seg" "$MQ_SPOOL/t/0/00000000000000000000.log"
+	done
+	run -0 mq-consume -g g t
+	assert_output "$(seq 6 300)"
+}
+
+@test "a damaged first batch of the only segment is an error to a member, not a log end to reset to" {
+	mq-topic create t
+	seq 1 10 | mq-produce t
+	run -0 mq-consume -g g -c 5 t
+	damage_first_header 0
+	run --separate-stderr -1 mq-consume -g g t
+	assert_output ''
+	[ "$stderr" = "mq-consume: corrupt batch in segment '00000000000000000000.log' at byte 0" ]
+	committed 0 5
+}
+
+@test "an emptied oldest segment (as compaction leaves one) is skipped: the start is the next segment's" {
+	mq-topic create t -c segment.bytes=1024
+	seq 1 300 | mq-produce --batch-size 200 t
+	: >"$MQ_SPOOL/t/0/00000000000000000000.log"
+	START=$(mq-topic describe t | awk '$1 == "Partition:" { print $4 }')
+	[ "$START" -gt 0 ]
+	run -0 mq-consume -g g -F '%o\n' t
+	assert_output "$(seq "$START" 299)"
+}
+
 @test "--offset-reset latest moves a committed offset below the log start to the end" {
 	trimmed
 	echo 5 >"$(ofile 0)"
