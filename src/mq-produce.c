@@ -405,8 +405,12 @@ main(int argc, char **argv)
 				close(fd);
 		}
 	}
-	if (mq_producer_finish(&r.p, &e) < 0)
+	if (mq_producer_finish(&r.p, &e) < 0) {
+		/* The topic was deleted: "N stored" would not be true. */
+		if (e.code == ENOENT)
+			cli_die(CLI_ERROR, "%s", e.msg);
 		fail(&r, "%s", e.msg);
+	}
 	if (verbose)
 		summary(&r);
 	mq_producer_free(&r.p);

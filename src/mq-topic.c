@@ -23,7 +23,7 @@ static const char usage_text[] =
 "       mq-topic [-d DIR] describe [TOPIC...] [--json]\n"
 "       mq-topic [-d DIR] alter TOPIC [-p N] [-c KEY=VALUE]...\n"
 "                [--lock-timeout DURATION]\n"
-"       mq-topic [-d DIR] delete TOPIC [--if-exists]\n"
+"       mq-topic [-d DIR] delete TOPIC [--if-exists] [--lock-timeout DURATION]\n"
 "       mq-topic [-d DIR] export TOPIC [-o FILE]\n"
 "       mq-topic [-d DIR] import FILE [--as NAME]\n"
 "       mq-topic [-d DIR] verify [TOPIC...] [-p N] [--json]\n"
@@ -46,8 +46,8 @@ static const char usage_text[] =
 "      --as NAME         import: create the topic as NAME\n"
 "      --group NAME      init: share the spool with the Unix group NAME\n"
 
-"      --lock-timeout DURATION  alter, repair: wait at most this long for\n"
-"                        a lock another process holds (default 60s)\n"
+"      --lock-timeout DURATION  alter, delete, repair: wait at most this long\n"
+"                        for a lock another process holds (default 60s)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n";
 
@@ -583,8 +583,10 @@ main(int argc, char **argv)
 		cli_usage("--as applies to import only");
 	if (o.group && strcmp(cmd, "init"))
 		cli_usage("--group applies to init only");
-	if (o.lock_timeout && strcmp(cmd, "alter") && strcmp(cmd, "repair"))
-		cli_usage("--lock-timeout applies to alter and repair only");
+	if (o.lock_timeout && strcmp(cmd, "alter") && strcmp(cmd, "repair") &&
+	    strcmp(cmd, "delete"))
+		cli_usage("--lock-timeout applies to alter, delete and repair "
+			  "only");
 	if (!strcmp(cmd, "init") && nargs)
 		cli_usage("init takes no arguments");
 	if (strcmp(cmd, "list") == 0 && nargs)

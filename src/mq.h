@@ -275,7 +275,13 @@ int mq_topic_reload(struct mq_topic *t, struct mq_err *e);
  */
 int mq_topic_alter(struct mq_topic *t, const struct mq_config *cfg,
 		   struct mq_err *e);
-/* Makes the topic invisible at once (rename), then removes its files. */
+/*
+ * Makes the topic invisible at once (rename), marks each partition's head
+ * deleted under its lock (waiting for a writer's append to finish, at most
+ * the lock timeout: then ETIMEDOUT and the files stay, under a hidden
+ * name), so no writer appends to it or acknowledges what it appended,
+ * then removes its files.
+ */
 int mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e);
 /* Opens partition p's directory; the caller closes it. */
 int mq_topic_partition_dir(struct mq_topic *t, uint32_t p, struct mq_err *e);
@@ -713,6 +719,12 @@ struct mq_head {
  * next append rolls to a new segment first.
  */
 #define MQ_HEAD_ROLL 1
+/*
+ * The topic is being deleted (mq_topic_delete sets it under each
+ * partition's lock before removing the files): writers refuse to append,
+ * and a writer that synced after it acknowledges nothing.
+ */
+#define MQ_HEAD_DELETED 2
 /* 0 and *h on a valid head, 1 when there is none or it fails its check. */
 int mq_head_read(int lockfd, struct mq_head *h);
 int mq_head_write(int lockfd, const struct mq_head *h);

@@ -399,15 +399,25 @@ mq_pwriter_recover(struct mq_pwriter *w, struct mq_err *e)
 	return recover(w, e);
 }
 
+/* The topic was deleted (mq_topic_delete marked the head). */
+static int
+deleted(struct mq_pwriter *w, struct mq_err *e)
+{
+	return mq_err_set(e, ENOENT, "cannot append to '%s': the topic was "
+			  "deleted", w->path);
+}
+
 /* Under the lock: is the tail as the head says?  Else recover. */
 static int
 check_tail(struct mq_pwriter *w, struct mq_err *e)
 {
 	struct mq_head h;
 	struct stat st;
+	bool valid = mq_head_read(w->lockfd, &h) == 0;
 
-	if (w->recovered && mq_head_read(w->lockfd, &h) == 0 &&
-	    h.gen == w->head.gen && h.seg_base == w->head.seg_base &&
+	if (valid && (h.flags & MQ_HEAD_DELETED))
+		return deleted(w, e);
+	if (w->recovered && valid && h.gen == w->head.gen && h.seg_base == w->head.seg_base &&
 	    fstat(w->segfd, &st) == 0 && (uint64_t)st.st_size == h.end_pos) {
 		w->head = h;
 		return 0;
@@ -623,8 +633,16 @@ mq_pwriter_sync(struct mq_pwriter *w, struct mq_err *e)
 	if (!w->dirty || w->segfd < 0)
 		return 0;
 	w->dirty = false;
-	if (mq_fdatasync(w->segfd) == 0)
+	if (mq_fdatasync(w->segfd) == 0) {
+		/* Synced, but in a topic deleted since: nothing to
+		 * acknowledge (mq_topic_delete marks the head first). */
+		if (mq_head_read(w->lockfd, &h) == 0 &&
+		    (h.flags & MQ_HEAD_DELETED))
+			return mq_err_set(e, ENOENT, "'%s' was deleted before "
+					  "its messages were acknowledged",
+					  w->path);
 		return 0;
+	}
 	mq_err_sys(e, "cannot sync '%s'", w->path);
 	/* Our segment takes no more appends, if it is still the active one. */
 	if (mq_flock_wait(w->lockfd, LOCK_EX, &e2, "'%s'", w->path) < 0)

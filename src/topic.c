@@ -263,6 +263,71 @@ out:
 	return rc;
 }
 
+/* Partition directories are named by their number. */
+static bool
+partition_name(int dirfd, const char *name, unsigned char type, void *arg)
+{
+	(void)dirfd;
+	(void)type;
+	(void)arg;
+	return name[0] && strspn(name, "0123456789") == strlen(name);
+}
+
+/*
+ * Marks the head of every partition of the topic renamed to tmp as
+ * deleted, under the partition's lock: an append in progress finishes
+ * first, and every later one (and every acknowledgement after a sync)
+ * sees the mark.
+ */
+static int
+mark_deleted(struct mq_spool *sp, const char *name, const char *tmp,
+	     struct mq_err *e)
+{
+	int tfd = mq_opendirat(sp->fd, tmp), rc = 0;
+	char **parts = NULL;
+	size_t n = 0;
+
+	if (tfd < 0)
+		return mq_err_sys(e, "cannot open deleted topic '%s/%s'",
+				  sp->path, tmp);
+	if (mq_dir_names(tfd, partition_name, NULL, &parts, &n) < 0) {
+		close(tfd);
+		return mq_err_sys(e, "cannot list deleted topic '%s/%s'",
+				  sp->path, tmp);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct mq_head h;
+		int pdir = mq_opendirat(tfd, parts[i]), lockfd;
+		if (pdir < 0)
+			continue;
+		lockfd = mq_openat(pdir, "lock", O_RDWR);
+		close(pdir);
+		if (lockfd < 0)
+			continue;   /* never written to */
+		rc = mq_flock_wait(lockfd, LOCK_EX, e, "'%s' partition %s",
+				   name, parts[i]);
+		if (rc == 0) {
+			if (mq_head_read(lockfd, &h) != 0)
+				memset(&h, 0, sizeof h);
+			h.flags |= MQ_HEAD_DELETED;
+			if (mq_head_write(lockfd, &h) < 0)
+				rc = mq_err_sys(e, "cannot mark '%s/%s/%s/lock' "
+						"deleted", sp->path, tmp,
+						parts[i]);
+		} else if (e->code == ETIMEDOUT) {
+			char why[MQ_ERR_MAX];
+			snprintf(why, sizeof why, "%s", e->msg);
+			mq_err_set(e, ETIMEDOUT, "topic '%s' is hidden as "
+				   "'%s/%s' but not removed: %s", name,
+				   sp->path, tmp, why);
+		}
+		close(lockfd);
+	}
+	mq_names_free(parts, n);
+	close(tfd);
+	return rc;
+}
+
 int
 mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e)
 {
@@ -281,6 +346,8 @@ mq_topic_delete(struct mq_spool *sp, const char *name, struct mq_err *e)
 	}
 	if (mq_fsync_dir(sp->fd) < 0)
 		return mq_err_sys(e, "cannot sync spool '%s'", sp->path);
+	if (mark_deleted(sp, name, tmp, e) < 0)
+		return -1;
 	if (mq_rmtree(sp->fd, tmp) < 0)
 		return mq_err_sys(e, "topic '%s' deleted, but removing its "
 				  "files in '%s/%s' failed", name, sp->path,
@@ -296,9 +363,17 @@ mq_topic_partition_dir(struct mq_topic *t, uint32_t p, struct mq_err *e)
 
 	snprintf(name, sizeof name, "%u", p);
 	fd = openat(t->fd, name, DIR_FLAGS);
-	if (fd < 0)
+	if (fd < 0) {
+		struct stat st;
+		/* A removed directory has no links left. */
+		if (errno == ENOENT && fstat(t->fd, &st) == 0 &&
+		    st.st_nlink == 0)
+			return mq_err_set(e, ENOENT, "cannot open partition "
+					  "'%s/%s/%u': the topic was deleted",
+					  t->sp->path, t->name, p);
 		return mq_err_sys(e, "cannot open partition '%s/%s/%u'",
 				  t->sp->path, t->name, p);
+	}
 	return fd;
 }
 

@@ -777,6 +777,41 @@ read_since_start() {
 	assert_output "$(printf 'one\ntwo')"
 }
 
+@test "after mq-topic delete returns, a --sync=batch producer acknowledges nothing more and exits 1" {
+	mq-topic create t -p 2
+	start_fifo_producer "$T/fifo" --sync=batch --linger 0 --acks "$T/acks" t
+	printf '1\n2\n3\n' >&7
+	wait_for lines_in "$T/acks" 1
+	cp "$T/acks" "$T/acks.before"
+	mq-topic delete t
+	[ ! -e "$MQ_SPOOL/t" ]
+	printf '4\n5\n6\n' >&7
+	exec 7>&-
+	rc=0
+	wait "$BG_PID" || rc=$?
+	BG_PID=
+	[ "$rc" -eq 1 ]
+	cmp "$T/acks.before" "$T/acks"
+	grep -q "the topic was deleted" "$T/perr"
+	[ "$(wc -l <"$T/perr")" -eq 1 ]
+	[ -z "$(ls -A "$MQ_SPOOL")" ] || [ "$(ls -A "$MQ_SPOOL")" = "+format" ]
+}
+
+@test "messages appended before mq-topic delete are not acknowledged after it (sync at exit)" {
+	mq-topic create t
+	start_fifo_producer "$T/fifo" --linger 0 --acks "$T/acks" t
+	printf '1\n2\n3\n' >&7
+	wait_for has_output "$(printf '1\n2\n3')" mq-consume t
+	mq-topic delete t
+	exec 7>&-
+	rc=0
+	wait "$BG_PID" || rc=$?
+	BG_PID=
+	[ "$rc" -eq 1 ]
+	[ ! -s "$T/acks" ]
+	[ "$(cat "$T/perr")" = "mq-produce: '$MQ_SPOOL/t/0' was deleted before its messages were acknowledged" ]
+}
+
 @test "SIGTERM stops a producer reading a FIFO with exit 0, storing its complete lines" {
 	mq-topic create t
 	# a long linger keeps what was read unsent until the signal

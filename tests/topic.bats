@@ -127,6 +127,23 @@ configs_of() {
 	assert_output '0 again'
 }
 
+@test "delete waits for a partition lock at most --lock-timeout, then leaves the topic hidden and exits 1" {
+	mq-topic create t -p 2
+	seq 1 10 | mq-produce t
+	exec 8<"$MQ_SPOOL/t/1/lock"
+	flock -x 8
+	run -1 --separate-stderr mq-topic delete --lock-timeout 100ms t
+	exec 8>&-
+	assert_output ''
+	[[ "$stderr" == "mq-topic: topic 't' is hidden as '$MQ_SPOOL/+del."*"' but not removed: "*"'t' partition 1"* ]] ||
+		fail "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	assert_not_exist "$MQ_SPOOL/t"
+	run -0 mq-topic list
+	assert_output ''
+	run -2 mq-topic describe --lock-timeout 1s t
+}
+
 @test "delete of a missing topic fails" {
 	run -1 --separate-stderr mq-topic delete nope
 	assert_output ''
