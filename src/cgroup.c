@@ -138,6 +138,7 @@ mq_cgroup_position(struct mq_consumer *c, struct mq_ctopic *ct,
 			return -1;
 	}
 	cp->start_next = cp->r.next;
+	mq_consumer_mark_reset(cp);
 	return 0;
 }
 
@@ -148,7 +149,8 @@ mq_cgroup_position(struct mq_consumer *c, struct mq_ctopic *ct,
  */
 static int
 commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
-	     struct mq_cpart *only, struct mq_err *e)
+	     struct mq_cpart *only, const uint64_t *written,
+	     struct mq_err *e)
 {
 	uint32_t *parts = NULL;
 	struct mq_gpos *pos = NULL;
@@ -171,18 +173,25 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 	for (size_t i = 0; i < c->nparts; i++) {
 		struct mq_cpart *cp = c->parts[i];
 		struct mq_gpos now;
+		uint64_t at;
 		if (cp->t != &ct->t || (only && cp != only) || cp->ownfd < 0)
 			continue;
 		if (mq_group_read(ct->gdir, ct->gpath, cp->partition, &now,
 				  e) < 0)
 			goto unlock;
 		if (now.exists && now.epoch != cp->committed.epoch) {
-			/* mq-group reset moved it: go there, write nothing. */
+			/* mq-group reset moved it: go there, write nothing
+			 * (the next full commit does, not one made while
+			 * the output is blocked: the caller may be in the
+			 * middle of the partition's batch). */
+			if (written)
+				continue;
 			if (mq_preader_seek(&cp->r, MQ_FROM_OFFSET,
 					    (int64_t)now.offset, e) < 0)
 				goto unlock;
 			cp->committed = now;
 			cp->start_next = cp->r.next;
+			mq_consumer_mark_reset(cp);
 			cp->done = false;
 			cp->idle = false;
 			notice(c, true, "group '%s': '%s' partition %u was "
@@ -190,11 +199,15 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 			       cp->partition, (unsigned long long)now.offset);
 			continue;
 		}
-		/* Nothing moved: nothing to record. */
-		if (now.exists && now.offset == cp->r.next)
+		at = written ? mq_consumer_written_pos(cp, *written)
+			     : cp->r.next;
+		/* Nothing moved: nothing to record.  Written positions
+		 * may lag what was committed: never go back. */
+		if (now.exists && (now.offset == at ||
+				   (written && now.offset > at)))
 			continue;
 		parts[n] = cp->partition;
-		pos[n].offset = cp->r.next;
+		pos[n].offset = at;
 		pos[n].epoch = cp->committed.epoch;
 		pos[n].exists = true;
 		who[n++] = cp;
@@ -232,10 +245,23 @@ mq_cgroup_commit(struct mq_consumer *c, struct mq_err *e)
 	if (flush(c, e) < 0)
 		return -1;
 	for (size_t i = 0; i < c->ntopics; i++)
-		if (commit_topic(c, &c->topics[i], NULL, e) < 0)
+		if (commit_topic(c, &c->topics[i], NULL, NULL, e) < 0)
 			return -1;
 	c->next_commit = mq_mono_ms() + c->o.commit_ms;
 	c->since_commit = 0;
+	return 0;
+}
+
+int
+mq_cgroup_commit_written(struct mq_consumer *c, uint64_t written,
+			 struct mq_err *e)
+{
+	if (!c->o.group || c->o.no_commit)
+		return 0;
+	for (size_t i = 0; i < c->ntopics; i++)
+		if (commit_topic(c, &c->topics[i], NULL, &written, e) < 0)
+			return -1;
+	c->next_commit = mq_mono_ms() + c->o.commit_ms;
 	return 0;
 }
 
@@ -264,7 +290,7 @@ static int
 give_back(struct mq_consumer *c, struct mq_ctopic *ct, struct mq_cpart *cp,
        struct mq_err *e)
 {
-	if (flush(c, e) < 0 || commit_topic(c, ct, cp, e) < 0)
+	if (flush(c, e) < 0 || commit_topic(c, ct, cp, NULL, e) < 0)
 		return -1;
 	notice(c, true, "group '%s': gave back '%s' partition %u at offset "
 	       "%llu", c->o.group, ct->t.name, cp->partition,

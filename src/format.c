@@ -15,12 +15,13 @@
 #include "mqcmd.h"
 
 #define OUT_CAP (256 * 1024)
+#define OUT_SLICE_MS 100   /* a blocked write asks its hook this often */
 
 int
 mq_out_init(struct mq_out *o, int fd)
 {
+	memset(o, 0, sizeof *o);
 	o->fd = fd;
-	o->len = 0;
 	o->cap = OUT_CAP;
 	o->buf = malloc(o->cap);
 	return o->buf ? 0 : -1;
@@ -33,11 +34,60 @@ mq_out_free(struct mq_out *o)
 	o->buf = NULL;
 }
 
+/*
+ * Writes n bytes of p, counting in *done what got written.  With a
+ * blocked hook the write is interrupted every OUT_SLICE_MS that it stays
+ * blocked (a reader that does not read), and the hook decides whether to
+ * wait on; without one this is a plain blocking write.
+ */
+static int
+out_write(struct mq_out *o, const unsigned char *p, size_t n, size_t *done)
+{
+	*done = 0;
+	if (!o->blocked) {
+		if (mq_write_full(o->fd, p, n) < 0)
+			return -1;
+		*done = n;
+		o->written += n;
+		return 0;
+	}
+	while (*done < n) {
+		ssize_t w;
+		bool fired;
+		int err;
+		mq_alarm(OUT_SLICE_MS);
+		w = write(o->fd, p + *done, n - *done);
+		err = errno;
+		fired = mq_alarm_fired();
+		mq_alarm(0);
+		if (w > 0) {
+			*done += (size_t)w;
+			o->written += (uint64_t)w;
+		} else if (w < 0 && err != EINTR) {
+			errno = err;
+			return -1;
+		}
+		if ((fired || w < 0) && *done < n && o->blocked(o->barg, o) < 0) {
+			errno = EINTR;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 mq_out_flush(struct mq_out *o)
 {
-	if (o->len && mq_write_full(o->fd, o->buf, o->len) < 0)
+	size_t done;
+
+	if (!o->len)
+		return 0;
+	if (out_write(o, o->buf, o->len, &done) < 0) {
+		/* What was not written stays, in order. */
+		memmove(o->buf, o->buf + done, o->len - done);
+		o->len -= done;
 		return -1;
+	}
 	o->len = 0;
 	return 0;
 }
@@ -45,10 +95,12 @@ mq_out_flush(struct mq_out *o)
 int
 mq_out_put_slow(struct mq_out *o, const void *p, size_t n)
 {
+	size_t done;
+
 	if (mq_out_flush(o) < 0)
 		return -1;
 	if (n >= o->cap)
-		return mq_write_full(o->fd, p, n);
+		return out_write(o, p, n, &done);
 	memcpy(o->buf, p, n);
 	o->len = n;
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -346,6 +347,41 @@ mq_wait(struct pollfd *fds, size_t n, int timeout_ms,
 	if (rc < 0 && errno == EINTR)
 		return *stop ? -2 : 0;
 	return rc;
+}
+
+static volatile sig_atomic_t alarm_fired;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	alarm_fired = 1;
+}
+
+void
+mq_alarm(int64_t ms)
+{
+	static bool handler_set;
+	struct itimerval it = {{0, 0}, {(time_t)(ms / 1000),
+					(suseconds_t)(ms % 1000) * 1000}};
+
+	if (!handler_set) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_alarm;   /* no SA_RESTART: interrupt */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		handler_set = true;
+	}
+	if (ms > 0)
+		alarm_fired = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+bool
+mq_alarm_fired(void)
+{
+	return alarm_fired;
 }
 
 /* Removes name (a file or a whole tree) under dirfd, never following links. */

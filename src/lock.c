@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/time.h>
 
 #include "mq.h"
 
@@ -30,13 +29,6 @@
 
 static int64_t timeout_ms = MQ_LOCK_TIMEOUT_DEFAULT;
 static volatile sig_atomic_t *stop_flag;
-static bool handler_set;
-
-static void
-on_alarm(int sig)
-{
-	(void)sig;
-}
 
 void
 mq_lock_setup(int64_t ms, volatile sig_atomic_t *stop)
@@ -51,15 +43,6 @@ mq_lock_timeout(void)
 	return timeout_ms;
 }
 
-static void
-arm(int64_t ms)
-{
-	struct itimerval it = {{0, 0}, {(time_t)(ms / 1000),
-					(suseconds_t)(ms % 1000) * 1000}};
-
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
 int
 mq_flock_wait(int fd, int op, struct mq_err *e, const char *fmt, ...)
 {
@@ -72,14 +55,6 @@ mq_flock_wait(int fd, int op, struct mq_err *e, const char *fmt, ...)
 		return 0;
 	if (errno != EWOULDBLOCK && errno != EINTR)
 		goto fail;
-	if (!handler_set) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_alarm;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, NULL);
-		handler_set = true;
-	}
 	start = mq_mono_ms();
 	for (;;) {
 		int rc;
@@ -98,10 +73,10 @@ mq_flock_wait(int fd, int op, struct mq_err *e, const char *fmt, ...)
 			left = stop_at - now;
 		else if (left <= 0)
 			break;
-		arm(left < SLICE_MS ? left : SLICE_MS);
+		mq_alarm(left < SLICE_MS ? left : SLICE_MS);
 		rc = flock(fd, op);
 		err = errno;
-		arm(0);
+		mq_alarm(0);
 		if (rc == 0)
 			return 0;
 		if (err != EINTR) {

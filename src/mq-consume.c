@@ -106,6 +106,8 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0}
 };
 
+#define MARK_STEP (16 * 1024)   /* output between progress marks */
+
 /* Everything one run needs, so the callbacks can reach it. */
 struct run {
 	struct mq_consumer c;
@@ -122,6 +124,8 @@ struct run {
 	struct mq_topic dlq_topic;
 	struct mq_producer dlq;
 	struct mq_acklog acks;
+	bool out_failed;         /* a commit while the output was blocked */
+	struct mq_err out_err;   /* ... failed, so: */
 };
 
 static void
@@ -203,6 +207,39 @@ flush_out(void *arg)
 	return run_job(r) == 0 ? 0 : -1;
 }
 
+static _Noreturn void finish(struct run *r, int status, const char *why);
+
+/*
+ * Standard output is blocked: its reader does not read.  A stop ends the
+ * wait (what is not written is not committed, and is delivered again to
+ * the group); meanwhile a commit that is due covers what was written.
+ */
+static int
+out_blocked(void *arg, const struct mq_out *o)
+{
+	struct run *r = arg;
+
+	if (cli_stop)
+		return -1;
+	if (r->c.o.group && !r->c.o.no_commit &&
+	    mq_mono_ms() >= r->c.next_commit &&
+	    mq_cgroup_commit_written(&r->c, o->written, &r->out_err) < 0) {
+		r->out_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Output failed with errno err: leaves, quietly where that is right. */
+static _Noreturn void
+out_failed(struct run *r, int err)
+{
+	if (err == EPIPE || (err == EINTR && cli_stop && !r->out_failed))
+		finish(r, CLI_OK, NULL);
+	finish(r, CLI_ERROR, r->out_failed ? r->out_err.msg :
+	       "cannot write to standard output");
+}
+
 static void
 notice(void *arg, const char *msg)
 {
@@ -229,14 +266,26 @@ finish(struct run *r, int status, const char *why)
 		r->x.n = 0;
 	}
 	if (r->c.o.group && !r->c.o.no_commit) {
-		/* The commit writes the output out first. */
-		if (mq_cgroup_commit(&r->c, &e) < 0 && !why &&
-		    e.code != EPIPE) {
+		/* A commit covers what was written out; stopped while the
+		 * output was blocked, that is less than was read. */
+		int rc = 0;
+		if (r->exec || mq_out_flush(&r->pr.out) == 0)
+			rc = mq_cgroup_commit(&r->c, &e);
+		else if (errno == EINTR && !r->out_failed)
+			rc = mq_cgroup_commit_written(&r->c,
+						      r->pr.out.written, &e);
+		else if (errno != EPIPE && !why) {
+			why = r->out_failed ? r->out_err.msg :
+			      "cannot write to standard output";
+			status = CLI_ERROR;
+		}
+		if (rc < 0 && !why && e.code != EPIPE &&
+		    !(e.code == EINTR && cli_stop)) {
 			why = e.msg;
 			status = CLI_ERROR;
 		}
 	} else if (!r->exec && mq_out_flush(&r->pr.out) < 0 &&
-		   errno != EPIPE && !why) {
+		   errno != EPIPE && !(errno == EINTR && cli_stop) && !why) {
 		why = "cannot write to standard output";
 		status = CLI_ERROR;
 	}
@@ -275,9 +324,9 @@ deliver(struct run *r, struct mq_cpart *cp, const struct mq_record *rec)
 
 	if (!r->exec) {
 		if (mq_print(&r->pr, cp->t->name, cp->partition, rec) < 0)
-			finish(r, errno == EPIPE ? CLI_OK : CLI_ERROR,
-			       errno == EPIPE ? NULL :
-			       "cannot write to standard output");
+			out_failed(r, errno);
+		mq_consumer_mark(cp, mq_out_accepted(&r->pr.out),
+				 r->pr.out.written);
 		return;
 	}
 	if (r->x.n && r->x.cp != cp) {
@@ -316,8 +365,12 @@ consume(struct run *r, int watch_fd)
 			struct mq_rec_iter it = cp->r.it;
 			struct mq_printer pr = r->pr;
 			uint64_t count = r->count, limit = r->limit;
+			/* The run also ends each MARK_STEP bytes of output,
+			 * so a commit made while the output is blocked
+			 * knows a position at most that far behind. */
+			size_t stop = (pr.out.len / MARK_STEP + 1) * MARK_STEP;
 			int wr = 0;
-			while (count < limit &&
+			while (count < limit && pr.out.len < stop &&
 			       mq_rec_iter_next(&it, &rec) == 0) {
 				if ((wr = mq_print(&pr, cp->t->name,
 						   cp->partition, &rec)) < 0)
@@ -329,25 +382,23 @@ consume(struct run *r, int watch_fd)
 			r->count = count;
 			mq_consumer_put_iter(&r->c, cp, &it, last + 1);
 			if (wr < 0)
-				finish(r, errno == EPIPE ? CLI_OK : CLI_ERROR,
-				       errno == EPIPE ? NULL :
-				       "cannot write to standard output");
+				out_failed(r, errno);
+			mq_consumer_mark(cp, mq_out_accepted(&r->pr.out),
+					 r->pr.out.written);
 			continue;
 		}
 		if (rc < 0) {
 			/* A commit inside the consumer flushed first. */
 			if (r->exec)
 				after_job(r);
-			if (e.code == EPIPE)
-				finish(r, CLI_OK, NULL);
+			if (e.code == EPIPE || e.code == EINTR)
+				out_failed(r, e.code);
 			finish(r, CLI_ERROR, e.msg);
 		}
 		if (flush_out(r) < 0) {
 			if (r->exec)
 				after_job(r);
-			finish(r, errno == EPIPE ? CLI_OK : CLI_ERROR,
-			       errno == EPIPE ? NULL :
-			       "cannot write to standard output");
+			out_failed(r, errno);
 		}
 		if (rc == 1)
 			break;
@@ -556,6 +607,12 @@ main(int argc, char **argv)
 	r.pr.nl = strlen(r.pr.null_marker);
 	if (mq_out_init(&r.pr.out, 1) < 0)
 		cli_die(CLI_ERROR, "out of memory");
+	/* A reader that does not read blocks our writes to a pipe, socket
+	 * or terminal: signals and commits must not wait for it. */
+	if (!r.exec && fstat(1, &st) == 0 && !S_ISREG(st.st_mode)) {
+		r.pr.out.blocked = out_blocked;
+		r.pr.out.barg = &r;
+	}
 	if (mq_consumer_open(&r.c, &r.sp, argv + optind,
 			     (size_t)(argc - optind), &o, &e) < 0)
 		cli_fail(&e);

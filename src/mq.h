@@ -65,6 +65,15 @@ int mq_rename_noreplace(int olddir, const char *oldname, int newdir,
 struct pollfd;
 int mq_wait(struct pollfd *fds, size_t n, int timeout_ms,
 	    volatile sig_atomic_t *stop);
+/*
+ * Arms a one-shot SIGALRM ms from now (0 disarms it) whose only effect is
+ * to interrupt a blocking system call (EINTR, or a short count): its
+ * handler is installed without SA_RESTART.  mq_alarm_fired says whether
+ * it went off since it was last armed.  One timer per process: callers
+ * arm it around one call and disarm it after.
+ */
+void mq_alarm(int64_t ms);
+bool mq_alarm_fired(void);
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t mq_now_ms(void);
 /* Monotonic clock in milliseconds, for timeouts. */

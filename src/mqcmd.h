@@ -71,10 +71,26 @@ struct mq_out {
 	int fd;
 	unsigned char *buf;
 	size_t len, cap;
+	uint64_t written;        /* bytes written to fd so far */
+	/*
+	 * NULL: writes block as long as they must.  Else a write that
+	 * blocks (a pipe whose reader does not read) is interrupted every
+	 * 100 ms to call blocked(barg, o): 0 waits on, -1 gives up (the
+	 * flush fails with EINTR; what was not written stays buffered).
+	 */
+	int (*blocked)(void *barg, const struct mq_out *o);
+	void *barg;
 };
 int mq_out_init(struct mq_out *o, int fd);
 void mq_out_free(struct mq_out *o);
+/* Writes out what is buffered; -1 with errno (EINTR: see blocked). */
 int mq_out_flush(struct mq_out *o);
+/* Bytes taken so far: written, or buffered to be. */
+static inline uint64_t
+mq_out_accepted(const struct mq_out *o)
+{
+	return o->written + o->len;
+}
 int mq_out_put_slow(struct mq_out *o, const void *p, size_t n);
 static inline int
 mq_out_put(struct mq_out *o, const void *p, size_t n)
@@ -393,6 +409,8 @@ struct mq_consumer_opts {
 	struct mq_acklog *acks;  /* group: each commit is logged here, or NULL */
 };
 
+#define MQ_MARKS 16
+
 struct mq_cpart {
 	struct mq_topic *t;
 	uint32_t partition;
@@ -403,6 +421,12 @@ struct mq_cpart {
 	int ownfd;               /* group: the flocked P.own, else -1 */
 	struct mq_gpos committed;/* group: what the offset file holds */
 	uint64_t start_next;     /* r.next when taken (nothing delivered) */
+	/* Output progress, see mq_consumer_mark: positions (next) the
+	 * partition had when the output had taken `at` bytes, oldest
+	 * first, and the newest position whose output is known written. */
+	struct { uint64_t at, next; } marks[MQ_MARKS];
+	uint32_t nmarks;
+	uint64_t written_next;
 };
 
 struct mq_ctopic {
@@ -485,6 +509,55 @@ mq_consumer_put_iter(struct mq_consumer *c, struct mq_cpart *cp,
 }
 
 /*
+ * Output progress, for commits while the output is blocked: after
+ * handing out records of cp into an output stream that has taken
+ * `accepted` bytes so far (`written` of them written), remembers cp's
+ * position then.  Up to MQ_MARKS positions wait to be written; with more,
+ * the newest replaces the one before it, so a commit of written positions
+ * may cover less than was written, never more.
+ */
+static inline void
+mq_consumer_mark(struct mq_cpart *cp, uint64_t accepted, uint64_t written)
+{
+	uint32_t k = 0;
+
+	while (k < cp->nmarks && cp->marks[k].at <= written)
+		cp->written_next = cp->marks[k++].next;
+	if (k) {
+		memmove(cp->marks, cp->marks + k,
+			(cp->nmarks - k) * sizeof cp->marks[0]);
+		cp->nmarks -= k;
+	}
+	if (accepted <= written) {
+		cp->written_next = cp->r.next;
+		return;
+	}
+	if (cp->nmarks == MQ_MARKS)
+		cp->nmarks--;
+	cp->marks[cp->nmarks].at = accepted;
+	cp->marks[cp->nmarks++].next = cp->r.next;
+}
+
+/* Where cp's output is written, once `written` bytes are. */
+static inline uint64_t
+mq_consumer_written_pos(const struct mq_cpart *cp, uint64_t written)
+{
+	uint64_t pos = cp->written_next;
+
+	for (uint32_t k = 0; k < cp->nmarks && cp->marks[k].at <= written; k++)
+		pos = cp->marks[k].next;
+	return pos;
+}
+
+/* Forgets the marks: everything up to cp's position counts as written. */
+static inline void
+mq_consumer_mark_reset(struct mq_cpart *cp)
+{
+	cp->nmarks = 0;
+	cp->written_next = cp->r.next;
+}
+
+/*
  * Waits for new data while following: returns 0 when something may have
  * arrived, 1 if watch_fd (stdout) reported an error or hang-up, 3 if
  * interrupted with *stop set, -1 on error.
@@ -515,6 +588,14 @@ int mq_cgroup_position(struct mq_consumer *c, struct mq_ctopic *ct,
 int mq_cgroup_tick(struct mq_consumer *c, bool force, struct mq_err *e);
 /* Flushes and commits every owned partition. */
 int mq_cgroup_commit(struct mq_consumer *c, struct mq_err *e);
+/*
+ * Commits every owned partition at the position whose output is written
+ * (mq_consumer_mark), without flushing: for a member whose output is
+ * blocked.  Never moves a committed offset back; a partition that was
+ * reset meanwhile is left for the next mq_cgroup_commit.
+ */
+int mq_cgroup_commit_written(struct mq_consumer *c, uint64_t written,
+			     struct mq_err *e);
 /* Does this member own every partition of its topics? */
 bool mq_cgroup_owns_all(const struct mq_consumer *c);
 /* Without -f at the end: takes every free partition (*took if any). */

@@ -763,6 +763,83 @@ two_by_ten() {
 	committed 0 50
 }
 
+# drain_fd7 FILE: appends what the FIFO on fd 7 holds now to FILE,
+# without waiting for more.
+drain_fd7() {
+	python3 -c '
+import fcntl, os, sys
+fcntl.fcntl(7, fcntl.F_SETFL, fcntl.fcntl(7, fcntl.F_GETFL) | os.O_NONBLOCK)
+out = open(sys.argv[1], "ab")
+while True:
+    try:
+        b = os.read(7, 65536)
+    except BlockingIOError:
+        break
+    if not b:
+        break
+    out.write(b)' "$1"
+}
+
+# fifo_full: does the FIFO on fd 7 hold a full pipe's worth (64 KiB)?
+fifo_full() {
+	python3 -c '
+import array, fcntl, sys, termios
+n = array.array("i", [0])
+fcntl.ioctl(7, termios.FIONREAD, n)
+sys.exit(0 if n[0] >= 65536 else 1)'
+}
+
+# offset_above P N: does g's offset file of t's partition P hold more than N?
+offset_above() {
+	[ -f "$(ofile "$1")" ] && [ "$(head -1 "$(ofile "$1")")" -gt "$2" ]
+}
+
+@test "a member whose reader does not read still commits what it wrote every --commit-interval, and stops on SIGTERM" {
+	mq-topic create t
+	seq 1 200000 | mq-produce t
+	mkfifo "$T/out"
+	exec 7<>"$T/out"
+	mq-consume -g g -f --commit-interval 100ms t >"$T/out" 2>"$T/m.err" 3>&- 7>&- &
+	PID=$!
+	BG+=("$PID")
+	# The pipe is full and nobody reads: commits go on all the same.
+	wait_for offset_above 0 1000
+	first=$(head -1 "$(ofile 0)")
+	head -c 300000 <&7 >"$T/got"
+	wait_for offset_above 0 "$first"
+	kill -TERM "$PID"
+	status_of "$PID"
+	[ "$rc" -eq 0 ]
+	[ ! -s "$T/m.err" ]
+	drain_fd7 "$T/got"
+	# Everything committed was written out: at least once.
+	c=$(head -1 "$(ofile 0)")
+	n=$(tr -cd '\n' <"$T/got" | wc -c)
+	[ "$c" -gt "$first" ]
+	[ "$c" -le "$n" ]
+	head -n "$n" "$T/got" | cmp - <(seq 1 "$n")
+	exec 7>&-
+	# The next member starts at the commit.
+	run -0 mq-consume -g g -c 1 t
+	assert_output "$((c + 1))"
+}
+
+@test "a follower whose reader does not read stops on SIGTERM with status 0" {
+	mq-topic create t
+	seq 1 200000 | mq-produce t
+	mkfifo "$T/out"
+	exec 7<>"$T/out"
+	mq-consume -f t >"$T/out" 2>"$T/m.err" 3>&- 7>&- &
+	PID=$!
+	BG+=("$PID")
+	wait_for fifo_full
+	kill -TERM "$PID"
+	status_of "$PID"
+	[ "$rc" -eq 0 ]
+	[ ! -s "$T/m.err" ]
+	exec 7>&-
+}
+
 @test "SIGINT also ends a follower with a commit of everything it printed" {
 	mq-topic create t -p 2
 	member m -g g -f --commit-interval 1h t
