@@ -10,7 +10,9 @@
  * each key (dropping a latest tombstone once it is older than
  * delete.retention.ms); records keep their offsets (rewritten batches are
  * sparse: their records carry offset deltas).  Records without a key are
- * kept.
+ * kept.  A segment's age is its newest timestamp, unless that is later
+ * than the topic takes now (mq_ts_horizon): then its log's modification
+ * time, which a rewrite keeps.
  *
  * The key map holds, per key, a 16-byte XXH3-128 of the key and the
  * offset of its latest record (24 bytes a slot, --memory bytes in all),
@@ -621,8 +623,19 @@ rewrite(struct mq_cplan *pl, struct seg *s, const struct keymap *m,
 		goto out;
 	}
 	if (!o->dry_run) {
+		struct stat sb;
 		if (segout_flush(&out, pl->path, e) < 0)
 			goto out;
+		/* The cleaned log keeps the original's modification time, as
+		 * Kafka's cleaner does: retention may age a segment by it (see
+		 * mq_compact_prepare), and a rewrite must not make it young. */
+		if (fstat(fd, &sb) < 0 ||
+		    futimens(out.log, (struct timespec[2]){
+				{0, UTIME_OMIT}, sb.st_mtim}) < 0) {
+			mq_err_sys(e, "cannot keep the modification time of a "
+				   "cleaned segment in '%s'", pl->path);
+			goto out;
+		}
 		if (mq_fsync(out.log) < 0 || mq_fsync(out.idx) < 0 ||
 		    mq_fsync(out.tix) < 0) {
 			mq_err_sys(e, "cannot sync a cleaned segment in '%s'",
@@ -782,6 +795,19 @@ mq_compact_release(struct mq_cplan *pl)
 	free(pl);
 }
 
+/* A file's modification time in epoch milliseconds, saturated. */
+static int64_t
+mtime_ms(const struct stat *sb)
+{
+	int64_t sec = (int64_t)sb->st_mtim.tv_sec;
+
+	if (sec > INT64_MAX / 1000 - 1)
+		return INT64_MAX;
+	if (sec < INT64_MIN / 1000 + 1)
+		return INT64_MIN;
+	return sec * 1000 + sb->st_mtim.tv_nsec / 1000000;
+}
+
 int
 mq_compact_prepare(struct mq_topic *t, uint32_t p,
 		   const struct mq_compact_opts *o, struct mq_cplan **plan,
@@ -791,7 +817,7 @@ mq_compact_prepare(struct mq_topic *t, uint32_t p,
 	const struct mq_config *c = &t->cfg;
 	uint64_t *bases = NULL, total = 0;
 	size_t n;
-	int64_t now = o->now_ms;
+	int64_t now = o->now_ms, horizon = mq_ts_horizon(c, now);
 
 	*plan = NULL;
 	if (!pl)
@@ -839,15 +865,23 @@ mq_compact_prepare(struct mq_topic *t, uint32_t p,
 		struct seg *s = &pl->segs[i];
 		struct stat sb;
 		char name[FNAME_MAX];
+		bool have_sb;
 		s->base = bases[i];
 		fname(name, s->base, "log");
-		if (fstatat(pl->pdir, name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		have_sb = fstatat(pl->pdir, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+		if (have_sb)
 			s->size = (uint64_t)sb.st_size;
 		total += s->size;
 		if (i + 1 < n && mq_seg_max_ts(pl->pdir, s->base,
 					       c->max_message_bytes, &s->max_ts,
 					       e) < 0)
 			goto fail;
+		/* A newest timestamp later than the topic takes now (kept
+		 * from before message.timestamp.after.max.ms, or planted)
+		 * would keep the segment, and every one after it, for ever:
+		 * such a segment is aged by when it was last written. */
+		if (i + 1 < n && have_sb && s->max_ts > horizon)
+			s->max_ts = mtime_ms(&sb);
 	}
 	free(bases);
 	bases = NULL;

@@ -3,7 +3,10 @@
  * defaults, units and limits, and the TOPIC/config file (key=value lines).
  * One table drives parsing, validation, formatting and describe, so a key
  * cannot be known to one of them and not the others.  Values are stored
- * normalised (sizes in bytes, durations in milliseconds).
+ * normalised (sizes in bytes, durations in milliseconds).  The rule that
+ * decides which message timestamps a topic takes (mq_ts_check) lives here
+ * too, beside the two keys that set it, as does the horizon past which a
+ * stored timestamp is not trusted for rolling and retention.
  */
 #include <config.h>
 
@@ -45,6 +48,11 @@ static const struct key keys[] = {
 	 INT64_MAX, false},
 	{"delete.retention.ms", K_DURATION, F(delete_retention_ms), DAY, 0,
 	 INT64_MAX, false},
+	/* KIP-937 (Kafka 3.6); the 1-hour default is Kafka 4.0's (KIP-1030). */
+	{"message.timestamp.before.max.ms", K_DURATION,
+	 F(timestamp_before_max_ms), INT64_MAX, 0, INT64_MAX, false},
+	{"message.timestamp.after.max.ms", K_DURATION,
+	 F(timestamp_after_max_ms), 3600000, 0, INT64_MAX, false},
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -238,4 +246,41 @@ mq_config_format(const struct mq_config *c)
 					val);
 	}
 	return out;
+}
+
+/*
+ * As Kafka's broker: a timestamp more than before.max.ms behind now or
+ * more than after.max.ms ahead of it is refused.  The differences are
+ * taken in unsigned arithmetic, where they are exact for any two int64
+ * values, so neither INT64_MIN nor INT64_MAX overflows.
+ */
+int
+mq_ts_check(const struct mq_config *c, int64_t ts, int64_t now,
+	    struct mq_err *e)
+{
+	if (ts > now && (uint64_t)ts - (uint64_t)now >
+	    (uint64_t)c->timestamp_after_max_ms)
+		return mq_err_set(e, EINVAL, "timestamp %lld is more than "
+				  "message.timestamp.after.max.ms (%lld) "
+				  "after now (%lld)", (long long)ts,
+				  (long long)c->timestamp_after_max_ms,
+				  (long long)now);
+	if (ts < now && (uint64_t)now - (uint64_t)ts >
+	    (uint64_t)c->timestamp_before_max_ms)
+		return mq_err_set(e, EINVAL, "timestamp %lld is more than "
+				  "message.timestamp.before.max.ms (%lld) "
+				  "before now (%lld)", (long long)ts,
+				  (long long)c->timestamp_before_max_ms,
+				  (long long)now);
+	return 0;
+}
+
+int64_t
+mq_ts_horizon(const struct mq_config *c, int64_t now)
+{
+	int64_t after = c->timestamp_after_max_ms;
+
+	if (after < 0)
+		after = 0;
+	return now > INT64_MAX - after ? INT64_MAX : now + after;
 }

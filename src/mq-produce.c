@@ -44,7 +44,8 @@ static const char usage_text[] =
 "                          and within 10 ms while input keeps coming)\n"
 "      --buffer-memory BYTES  unsent batches in all (default 32MiB)\n"
 "      --timestamp TIME    timestamp of every message (epoch ms or\n"
-"                          ISO-8601; default: the time it is read)\n"
+"                          ISO-8601; default: the time it is read),\n"
+"                          within the topic's message.timestamp.*.max.ms\n"
 "      --acks FILE         append \"PARTITION FIRST LAST\" to FILE (- for\n"
 "                          stdout) for each batch once it is durable\n"
 "                          as --sync defines it\n"
@@ -257,7 +258,7 @@ main(int argc, char **argv)
 	};
 	struct mq_header *hv = calloc((size_t)argc, sizeof *hv);
 	size_t nh = 0;
-	const char *dir = NULL, *acks = NULL;
+	const char *dir = NULL, *acks = NULL, *ts_arg = NULL;
 	bool verbose = false, nul = false;
 	struct mq_spool sp;
 	struct mq_topic t;
@@ -346,6 +347,7 @@ main(int argc, char **argv)
 		case OPT_TIMESTAMP:
 			if (mq_parse_time(optarg, &po.timestamp, &e) < 0)
 				cli_usage("--timestamp: %s", e.msg);
+			ts_arg = optarg;
 			break;
 		case OPT_ACKS:
 			if (!*optarg)
@@ -385,6 +387,12 @@ main(int argc, char **argv)
 			cli_die(CLI_ERROR, "%s", e.msg);
 		po.acks = &r.acks;
 	}
+	/* The topic's message.timestamp.*.max.ms decide (mq_producer_init
+	 * checks too; here the message names the argument). */
+	if (po.timestamp >= 0 &&
+	    mq_ts_check(&t.cfg, po.timestamp, mq_now_ms(), &e) < 0)
+		cli_usage("--timestamp '%s' refused by topic '%s': %s", ts_arg,
+			  t.name, e.msg);
 	if (mq_producer_init(&r.p, &t, &po, &e) < 0)
 		cli_fail(&e);
 	if (optind + 1 == argc) {

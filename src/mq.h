@@ -209,6 +209,8 @@ struct mq_config {
 	int64_t max_message_bytes;
 	int64_t min_compaction_lag_ms;
 	int64_t delete_retention_ms;
+	int64_t timestamp_before_max_ms;  /* message.timestamp.before.max.ms */
+	int64_t timestamp_after_max_ms;   /* message.timestamp.after.max.ms */
 };
 
 void mq_config_defaults(struct mq_config *c);
@@ -227,6 +229,22 @@ int mq_config_parse(struct mq_config *c, const char *text, struct mq_err *e);
 char *mq_config_format(const struct mq_config *c);
 const char *mq_codec_name(int codec);
 int mq_codec_lookup(const char *name);
+/*
+ * Does the topic take a message with timestamp ts at time now (epoch ms)?
+ * 0 if ts is at most message.timestamp.before.max.ms before now and at
+ * most message.timestamp.after.max.ms after it (Kafka's rule, KIP-937);
+ * else -1 with EINVAL and a message naming the timestamp, the key and its
+ * limit.  Any int64 values are safe (no overflow).
+ */
+int mq_ts_check(const struct mq_config *c, int64_t ts, int64_t now,
+		struct mq_err *e);
+/*
+ * now + message.timestamp.after.max.ms, saturated at INT64_MAX: the latest
+ * timestamp the topic takes now.  A stored timestamp later than this (kept
+ * from before the limit, or planted) is not trusted for rolling and
+ * retention (partition.c, compact.c).
+ */
+int64_t mq_ts_horizon(const struct mq_config *c, int64_t now);
 
 /* ---- spool.c: the spool directory and topic names ---- */
 

@@ -235,6 +235,7 @@ struct mq_producer {
 	size_t allocated;        /* buffer bytes kept by idle slots */
 	int64_t oldest_ms;       /* monotonic birth of the oldest unsent batch */
 	int64_t now_ms;          /* timestamp for the next messages */
+	int64_t wall_ms;         /* the clock when now_ms was last read */
 	uint64_t tick;
 	uint32_t open_writers, max_writers;
 	struct mq_codec *cz;
@@ -247,11 +248,15 @@ struct mq_producer {
 	bool broken;
 	uint64_t lock_wait_ns;   /* of writers closed so far */
 };
+/*
+ * EINVAL: no such partition, or o->timestamp is one the topic refuses
+ * (mq_ts_check); nothing is opened then.
+ */
 int mq_producer_init(struct mq_producer *p, struct mq_topic *t,
 		     const struct mq_producer_opts *o, struct mq_err *e);
 /* Time spent waiting for partition locks other processes held. */
 uint64_t mq_producer_lock_wait_ns(const struct mq_producer *p);
-/* Re-reads the clock used for message timestamps. */
+/* Re-reads the clock used for message timestamps and their checks. */
 void mq_producer_clock(struct mq_producer *p);
 /*
  * Queues one message (key NULL: no key; value NULL: a tombstone).  May
@@ -266,6 +271,16 @@ int mq_producer_send_h(struct mq_producer *p, const void *key, size_t klen,
 		       const void *value, size_t vlen,
 		       const unsigned char *hdrs, size_t hlen,
 		       uint32_t nheaders, size_t *size, struct mq_err *e);
+/*
+ * The same with a timestamp of its own (ts >= 0; -1: the producer's, as
+ * mq_producer_send_h).  A timestamp of its own must be one the topic takes
+ * (mq_ts_check against the clock of the last mq_producer_clock): else
+ * EINVAL, and the message is not queued.
+ */
+int mq_producer_send_ts(struct mq_producer *p, int64_t ts, const void *key,
+			size_t klen, const void *value, size_t vlen,
+			const unsigned char *hdrs, size_t hlen,
+			uint32_t nheaders, size_t *size, struct mq_err *e);
 /*
  * Milliseconds until the oldest unsent batch has lingered enough; -1: none.
  * The caller waits for input that long and appends when it times out.

@@ -534,6 +534,28 @@ roll(struct mq_pwriter *w, struct mq_err *e)
 	return 0;
 }
 
+/*
+ * Has the active segment lived segment.ms by message time?  As in Kafka,
+ * when the batch's newest timestamp is segment.ms or more after the
+ * segment's first (in unsigned arithmetic, exact for any two int64
+ * values).  Kafka waits, too, while the first timestamp is ahead of the
+ * batch; but a first timestamp later than the topic would take now
+ * (mq_ts_horizon: from before the limit, or planted) would hold the
+ * segment open until then, maybe for ever: such a segment is rolled at
+ * once, unless the batch is no earlier (a new segment would start just
+ * as late).
+ */
+static bool
+time_due(const struct mq_pwriter *w, const struct mq_bb *b)
+{
+	int64_t first = w->head.first_ts;
+
+	if (b->max_ts >= first)
+		return (uint64_t)b->max_ts - (uint64_t)first >=
+		       (uint64_t)w->cfg->segment_ms;
+	return first > mq_ts_horizon(w->cfg, mq_now_ms());
+}
+
 static bool
 roll_due(const struct mq_pwriter *w, const struct mq_bb *b)
 {
@@ -544,7 +566,7 @@ roll_due(const struct mq_pwriter *w, const struct mq_bb *b)
 	if (h->end_pos == 0)
 		return false;
 	return h->end_pos + b->outlen > (uint64_t)w->cfg->segment_bytes ||
-	       b->max_ts - h->first_ts >= w->cfg->segment_ms ||
+	       time_due(w, b) ||
 	       h->next_offset - h->seg_base + b->count > UINT32_MAX / 2;
 }
 

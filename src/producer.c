@@ -50,6 +50,11 @@ mq_producer_init(struct mq_producer *p, struct mq_topic *t,
 		return mq_err_set(e, EINVAL, "topic '%s' has no partition "
 				  "%lld (it has %u)", t->name,
 				  (long long)o->partition, p->n);
+	/* A timestamp given for every message is checked once, here; the
+	 * produce time, the default, always passes. */
+	if (o->timestamp >= 0 &&
+	    mq_ts_check(&t->cfg, o->timestamp, mq_now_ms(), e) < 0)
+		return -1;
 	p->codec = o->codec >= 0 ? o->codec : (int)t->cfg.compression;
 	p->batch_limit = o->batch_bytes;
 	if (p->batch_limit > (size_t)t->cfg.max_message_bytes)
@@ -75,7 +80,8 @@ mq_producer_init(struct mq_producer *p, struct mq_topic *t,
 void
 mq_producer_clock(struct mq_producer *p)
 {
-	p->now_ms = p->o.timestamp >= 0 ? p->o.timestamp : mq_now_ms();
+	p->wall_ms = mq_now_ms();
+	p->now_ms = p->o.timestamp >= 0 ? p->o.timestamp : p->wall_ms;
 }
 
 void
@@ -280,10 +286,26 @@ mq_producer_send_h(struct mq_producer *p, const void *key, size_t klen,
 		   size_t hlen, uint32_t nheaders, size_t *size,
 		   struct mq_err *e)
 {
+	return mq_producer_send_ts(p, -1, key, klen, value, vlen, hdrs, hlen,
+				   nheaders, size, e);
+}
+
+int
+mq_producer_send_ts(struct mq_producer *p, int64_t ts, const void *key,
+		    size_t klen, const void *value, size_t vlen,
+		    const unsigned char *hdrs, size_t hlen, uint32_t nheaders,
+		    size_t *size, struct mq_err *e)
+{
 	size_t max = (size_t)p->t->cfg.max_message_bytes;
 	uint32_t i;
 	struct mq_pslot *s;
 	int rc;
+
+	*size = 0;
+	if (ts < 0)
+		ts = p->now_ms;
+	else if (mq_ts_check(&p->t->cfg, ts, p->wall_ms, e) < 0)
+		return -1;
 
 	/* As in Kafka: compaction keeps the latest value of each key, so a
 	 * compacted topic takes only messages with a key. */
@@ -303,7 +325,7 @@ mq_producer_send_h(struct mq_producer *p, const void *key, size_t klen,
 	 * follows the sticky partition to the next one, whose batch keyed
 	 * messages may have filled too: try again there.  Each turn appends
 	 * one batch, and a record alone always fits, so this ends. */
-	while ((rc = mq_bb_try_add(&s->bb, p->batch_limit, max, p->now_ms,
+	while ((rc = mq_bb_try_add(&s->bb, p->batch_limit, max, ts,
 				   key, klen, value, vlen, hdrs, hlen,
 				   nheaders, size)) == 1) {
 		if (flush_slot(p, i, e) < 0)

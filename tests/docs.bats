@@ -253,7 +253,7 @@ check_options() {
 		   $line == "$key (default $val "* ]] || missing+=" $kv"
 	done
 	assert_equal "${missing# }" ""
-	assert_equal "$n" 10
+	assert_equal "$n" 12
 	# ...and no key that the command does not know.
 	run grep -cE '^[a-z.]+ \(default ' <<<"$text"
 	assert_output "$n"

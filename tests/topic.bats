@@ -7,7 +7,7 @@ load helper
 
 bats_require_minimum_version 1.5.0
 
-DEFAULTS='partitions=1,segment.bytes=1073741824,segment.ms=604800000,retention.ms=604800000,retention.bytes=-1,cleanup.policy=delete,compression=none,max.message.bytes=1048576,min.compaction.lag.ms=0,delete.retention.ms=86400000'
+DEFAULTS='partitions=1,segment.bytes=1073741824,segment.ms=604800000,retention.ms=604800000,retention.bytes=-1,cleanup.policy=delete,compression=none,max.message.bytes=1048576,min.compaction.lag.ms=0,delete.retention.ms=86400000,message.timestamp.before.max.ms=9223372036854775807,message.timestamp.after.max.ms=3600000'
 
 # json EXPR: evaluates the Python expression EXPR with d bound to the JSON
 # document on stdin and prints the result as JSON (so 5 and "5" differ).
@@ -178,7 +178,7 @@ configs_of() {
 	assert_line -n 0 "$(printf 'Topic: t\tPartitionCount: 1\tConfigs: %s' "$DEFAULTS")"
 	run -0 describe_json t
 	run -0 jget 'd[0]["config"]'
-	assert_output '{"partitions": 1, "segment.bytes": 1073741824, "segment.ms": 604800000, "retention.ms": 604800000, "retention.bytes": -1, "cleanup.policy": "delete", "compression": "none", "max.message.bytes": 1048576, "min.compaction.lag.ms": 0, "delete.retention.ms": 86400000}'
+	assert_output '{"partitions": 1, "segment.bytes": 1073741824, "segment.ms": 604800000, "retention.ms": 604800000, "retention.bytes": -1, "cleanup.policy": "delete", "compression": "none", "max.message.bytes": 1048576, "min.compaction.lag.ms": 0, "delete.retention.ms": 86400000, "message.timestamp.before.max.ms": 9223372036854775807, "message.timestamp.after.max.ms": 3600000}'
 }
 
 @test "every config key set at create shows in describe normalised" {
@@ -188,10 +188,10 @@ configs_of() {
 		-c max.message.bytes=2M -c min.compaction.lag.ms=5s \
 		-c delete.retention.ms=3d
 	run -0 configs_of a
-	assert_output 'partitions=3,segment.bytes=1048576,segment.ms=1800000,retention.ms=7200000,retention.bytes=5368709120,cleanup.policy=compact,delete,compression=zlib,max.message.bytes=2097152,min.compaction.lag.ms=5000,delete.retention.ms=259200000'
+	assert_output 'partitions=3,segment.bytes=1048576,segment.ms=1800000,retention.ms=7200000,retention.bytes=5368709120,cleanup.policy=compact,delete,compression=zlib,max.message.bytes=2097152,min.compaction.lag.ms=5000,delete.retention.ms=259200000,message.timestamp.before.max.ms=9223372036854775807,message.timestamp.after.max.ms=3600000'
 	run -0 describe_json a
 	run -0 jget 'd[0]["config"]'
-	assert_output '{"partitions": 3, "segment.bytes": 1048576, "segment.ms": 1800000, "retention.ms": 7200000, "retention.bytes": 5368709120, "cleanup.policy": "compact,delete", "compression": "zlib", "max.message.bytes": 2097152, "min.compaction.lag.ms": 5000, "delete.retention.ms": 259200000}'
+	assert_output '{"partitions": 3, "segment.bytes": 1048576, "segment.ms": 1800000, "retention.ms": 7200000, "retention.bytes": 5368709120, "cleanup.policy": "compact,delete", "compression": "zlib", "max.message.bytes": 2097152, "min.compaction.lag.ms": 5000, "delete.retention.ms": 259200000, "message.timestamp.before.max.ms": 9223372036854775807, "message.timestamp.after.max.ms": 3600000}'
 }
 
 @test "decimal units, -1 and plain numbers are stored as given" {
@@ -199,7 +199,7 @@ configs_of() {
 		-c retention.ms=-1 -c cleanup.policy=compact \
 		-c max.message.bytes=4096 -c segment.ms=1w
 	run -0 configs_of b
-	assert_output 'partitions=1,segment.bytes=2000,segment.ms=604800000,retention.ms=-1,retention.bytes=-1,cleanup.policy=compact,compression=none,max.message.bytes=4096,min.compaction.lag.ms=0,delete.retention.ms=86400000'
+	assert_output 'partitions=1,segment.bytes=2000,segment.ms=604800000,retention.ms=-1,retention.bytes=-1,cleanup.policy=compact,compression=none,max.message.bytes=4096,min.compaction.lag.ms=0,delete.retention.ms=86400000,message.timestamp.before.max.ms=9223372036854775807,message.timestamp.after.max.ms=3600000'
 	run -0 describe_json b
 	run -0 jget '[d[0]["config"][k] for k in ("segment.bytes", "retention.ms", "retention.bytes", "cleanup.policy")]'
 	assert_output '[2000, -1, -1, "compact"]'
@@ -425,7 +425,7 @@ configs_of() {
 	run -0 mq-topic create t -p 2 -c compression=zlib
 	run -0 mq-topic alter t -c retention.ms=1h -c cleanup.policy=compact
 	run -0 configs_of t
-	assert_output 'partitions=2,segment.bytes=1073741824,segment.ms=604800000,retention.ms=3600000,retention.bytes=-1,cleanup.policy=compact,compression=zlib,max.message.bytes=1048576,min.compaction.lag.ms=0,delete.retention.ms=86400000'
+	assert_output 'partitions=2,segment.bytes=1073741824,segment.ms=604800000,retention.ms=3600000,retention.bytes=-1,cleanup.policy=compact,compression=zlib,max.message.bytes=1048576,min.compaction.lag.ms=0,delete.retention.ms=86400000,message.timestamp.before.max.ms=9223372036854775807,message.timestamp.after.max.ms=3600000'
 }
 
 @test "alter refuses a bad config and changes nothing" {

@@ -1,6 +1,7 @@
 /*
  * test-config.c - topic configuration (config.c): defaults, setting every
- * key, every kind of error, the config file format and its round trip.
+ * key, every kind of error, the config file format and its round trip,
+ * and the timestamp rule of message.timestamp.{before,after}.max.ms.
  */
 #include <config.h>
 
@@ -33,7 +34,11 @@ test_defaults(void)
 	   "default max.message.bytes is 1 MiB");
 	ok(c.min_compaction_lag_ms == 0, "default min.compaction.lag.ms is 0");
 	ok(c.delete_retention_ms == DAY, "default delete.retention.ms is 1 day");
-	ok(mq_config_count() == 10, "there are 10 config keys");
+	ok(c.timestamp_before_max_ms == INT64_MAX,
+	   "default message.timestamp.before.max.ms is unlimited (2^63-1)");
+	ok(c.timestamp_after_max_ms == 3600000,
+	   "default message.timestamp.after.max.ms is 1 hour");
+	ok(mq_config_count() == 12, "there are 12 config keys");
 }
 
 /* The field a key sets, for checks that name keys. */
@@ -58,6 +63,10 @@ field_of(struct mq_config *c, const char *key)
 						   min_compaction_lag_ms)},
 		{"delete.retention.ms", offsetof(struct mq_config,
 						 delete_retention_ms)},
+		{"message.timestamp.before.max.ms",
+		 offsetof(struct mq_config, timestamp_before_max_ms)},
+		{"message.timestamp.after.max.ms",
+		 offsetof(struct mq_config, timestamp_after_max_ms)},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(map[i].key, key) == 0)
@@ -144,6 +153,14 @@ test_set(void)
 	set_ok("min.compaction.lag.ms", "5s", 5000);
 	set_ok("delete.retention.ms", "0", 0);
 	set_ok("delete.retention.ms", "12h", 12 * 3600000LL);
+	set_ok("message.timestamp.before.max.ms", "0", 0);
+	set_ok("message.timestamp.before.max.ms", "30d", 30 * DAY);
+	set_ok("message.timestamp.before.max.ms", "9223372036854775807",
+	       INT64_MAX);
+	set_ok("message.timestamp.after.max.ms", "0", 0);
+	set_ok("message.timestamp.after.max.ms", "5min", 300000);
+	set_ok("message.timestamp.after.max.ms", "9223372036854775807",
+	       INT64_MAX);
 
 	/* Unknown keys. */
 	set_bad("partition", "1", "unknown");
@@ -189,6 +206,13 @@ test_set(void)
 	set_bad("max.message.bytes", "-1", NULL);
 	set_bad("min.compaction.lag.ms", "-1", NULL);
 	set_bad("delete.retention.ms", "-1", NULL);
+	/* As in Kafka: no -1; 2^63-1 is "no limit". */
+	set_bad("message.timestamp.before.max.ms", "-1", NULL);
+	set_bad("message.timestamp.after.max.ms", "-1", NULL);
+	set_bad("message.timestamp.after.max.ms", "9223372036854775808",
+		NULL);
+	set_bad("message.timestamp.after.max.ms", "1y", "unit");
+	set_bad("message.timestamp.before.max.ms", "", NULL);
 	set_bad("retention.ms", "-2", NULL);
 	set_bad("retention.bytes", "-2", NULL);
 }
@@ -328,6 +352,8 @@ test_file(void)
 	c.max_message_bytes = 65536 + 3;
 	c.min_compaction_lag_ms = 42;
 	c.delete_retention_ms = 0;
+	c.timestamp_before_max_ms = 7;
+	c.timestamp_after_max_ms = INT64_MAX;
 
 	text = mq_config_format(&c);
 	ok(text != NULL, "mq_config_format returns text");
@@ -409,6 +435,87 @@ test_file(void)
 	}
 }
 
+/* mq_ts_check with these limits; returns its rc, e->msg kept. */
+static int
+check(int64_t before, int64_t after, int64_t ts, int64_t now,
+      struct mq_err *e)
+{
+	struct mq_config c;
+
+	mq_config_defaults(&c);
+	c.timestamp_before_max_ms = before;
+	c.timestamp_after_max_ms = after;
+	memset(e, 0, sizeof *e);
+	return mq_ts_check(&c, ts, now, e);
+}
+
+static void
+test_ts_check(void)
+{
+	const int64_t now = 1796000000000LL, H = 3600000;
+	struct mq_config c;
+	struct mq_err e;
+
+	/* The defaults: an hour ahead at most, any age. */
+	mq_config_defaults(&c);
+	ok(mq_ts_check(&c, now, now, &e) == 0, "now passes");
+	ok(mq_ts_check(&c, now + H, now, &e) == 0,
+	   "exactly after.max.ms ahead passes (Kafka refuses only beyond)");
+	ok(mq_ts_check(&c, now + H + 1, now, &e) == -1 && e.code == EINVAL &&
+	   strstr(e.msg, "message.timestamp.after.max.ms (3600000)") &&
+	   strstr(e.msg, "1796003600001") && strstr(e.msg, "1796000000000"),
+	   "1 ms beyond is refused, naming the timestamp, the key, its "
+	   "limit and now ('%s')", e.msg);
+	ok(mq_ts_check(&c, 0, now, &e) == 0,
+	   "with before.max.ms unlimited, 0 passes");
+	ok(mq_ts_check(&c, INT64_MIN, now, &e) == -1 && strstr(e.msg, "before"),
+	   "INT64_MIN is more than 2^63-1 behind now: refused even then, "
+	   "without overflow");
+	ok(mq_ts_check(&c, 32472144000000LL, now, &e) == -1,
+	   "2999-01-01 is refused");
+	ok(mq_ts_check(&c, INT64_MAX, now, &e) == -1 && e.code == EINVAL &&
+	   strstr(e.msg, "9223372036854775807"),
+	   "INT64_MAX is refused ('%s')", e.msg);
+
+	/* before.max.ms. */
+	ok(check(1000, H, now - 1000, now, &e) == 0,
+	   "exactly before.max.ms old passes");
+	ok(check(1000, H, now - 1001, now, &e) == -1 && e.code == EINVAL &&
+	   strstr(e.msg, "message.timestamp.before.max.ms (1000)") &&
+	   strstr(e.msg, "1795999998999"),
+	   "1 ms older is refused, naming the key and its limit ('%s')",
+	   e.msg);
+	ok(check(0, 0, now, now, &e) == 0 && check(0, 0, now + 1, now, &e) ==
+	   -1 && check(0, 0, now - 1, now, &e) == -1,
+	   "with both limits 0 only now itself passes");
+
+	/* The extremes: no overflow whatever the values (UBSan). */
+	ok(check(INT64_MAX, INT64_MAX, INT64_MAX, INT64_MIN, &e) == -1 &&
+	   strstr(e.msg, "after"),
+	   "INT64_MAX at now INT64_MIN is 2^64-1 ahead: over any limit");
+	ok(check(INT64_MAX, INT64_MAX, INT64_MIN, INT64_MAX, &e) == -1 &&
+	   strstr(e.msg, "before"),
+	   "INT64_MIN at now INT64_MAX is 2^64-1 behind: over any limit");
+	ok(check(INT64_MAX, INT64_MAX, INT64_MAX, 0, &e) == 0 &&
+	   check(INT64_MAX, INT64_MAX, 0, INT64_MAX, &e) == 0 &&
+	   check(INT64_MAX, INT64_MAX, -1, INT64_MAX, &e) == -1,
+	   "2^63-1 apart passes an unlimited key, 2^63 does not");
+	ok(check(INT64_MAX, 0, INT64_MIN, INT64_MIN, &e) == 0 &&
+	   check(0, INT64_MAX, INT64_MAX, INT64_MAX, &e) == 0,
+	   "a timestamp equal to now passes at both ends of the range");
+
+	/* The horizon: now + after.max.ms, saturated. */
+	ok(mq_ts_horizon(&c, now) == now + H, "horizon is now + after.max.ms");
+	c.timestamp_after_max_ms = INT64_MAX;
+	ok(mq_ts_horizon(&c, now) == INT64_MAX &&
+	   mq_ts_horizon(&c, INT64_MAX) == INT64_MAX &&
+	   mq_ts_horizon(&c, INT64_MIN) == -1,
+	   "horizon saturates at INT64_MAX and never overflows");
+	c.timestamp_after_max_ms = 0;
+	ok(mq_ts_horizon(&c, INT64_MIN) == INT64_MIN,
+	   "horizon with after.max.ms 0 is now");
+}
+
 int
 main(void)
 {
@@ -417,5 +524,6 @@ main(void)
 	test_set_kv();
 	test_get();
 	test_file();
+	test_ts_check();
 	return tap_done();
 }

@@ -3,7 +3,8 @@
  * topic creation, appending batches (partition.c), reading them back by
  * offset and by time (reader.c), segment rolls, the head (head.c), two
  * writers on one partition, torn-tail recovery, corruption and garbage
- * indexes.
+ * indexes; rolling by segment.ms with odd timestamps, and the producer's
+ * timestamp check (producer.c).
  *
  * Record o of every topic here has key "k<o>", value "v<o>:" followed by
  * pad_len 'x's and timestamp TS0 + 10 * o, so any read can be checked
@@ -22,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mq.h"
+#include "mqcmd.h"
 #include "tap.h"
 
 #define TS0 1700000000000LL
@@ -518,6 +519,158 @@ test_roll(void)
 	ok(bounds(&t, &start, &end) == 0 && start == 0 && end == 60,
 	   "mq_partition_bounds over several segments is 0..60");
 	free(bases);
+	mq_topic_close(&t);
+}
+
+/* ---- rolling by segment.ms with odd timestamps ---- */
+
+/* Appends one record with timestamp ts; 0 or -1. */
+static int
+append_ts(struct mq_pwriter *w, int64_t ts)
+{
+	struct mq_bb b;
+	struct mq_err e = {0};
+	uint64_t base;
+	int rc;
+
+	mq_bb_init(&b);
+	rc = mq_bb_add(&b, ts, "k", 1, "v", 1, NULL, 0, 0) < 0 ||
+	     mq_bb_seal(&b, MQ_CODEC_NONE, cz, &e) < 0 ||
+	     mq_pwriter_append(w, &b, &base, &e) < 0 ? -1 : 0;
+	if (rc < 0)
+		printf("# append of ts %lld failed: %s\n", (long long)ts, e.msg);
+	mq_bb_free(&b);
+	return rc;
+}
+
+/*
+ * A fresh topic NAME gets a record at each of the n timestamps, appended
+ * one batch each by one writer; returns the number of segments then, 0 on
+ * failure.  after: its message.timestamp.after.max.ms.
+ */
+static size_t
+roll_after(const char *name, int64_t segment_ms, int64_t after,
+	   const int64_t *ts, int n)
+{
+	struct mq_topic t;
+	struct mq_pwriter w;
+	struct mq_err e = {0};
+	size_t segs = 0;
+
+	if (open_topic(&t, name, 0) < 0)
+		return 0;
+	t.cfg.segment_ms = segment_ms;
+	t.cfg.timestamp_after_max_ms = after;
+	if (mq_pwriter_open(&w, &t, 0, MQ_SYNC_NONE, &e) == 0) {
+		int good = 1;
+		for (int i = 0; i < n; i++)
+			good &= append_ts(&w, ts[i]) == 0;
+		mq_pwriter_close(&w);
+		if (good)
+			segs = nsegs(&t);
+	}
+	mq_topic_close(&t);
+	return segs;
+}
+
+static void
+test_roll_time(void)
+{
+	const int64_t now = mq_now_ms(), H = 3600000, W = 7 * 86400000LL;
+	size_t n;
+
+	n = roll_after("rt-plain", 1000, H, (int64_t[]){5000, 5999, 6000}, 3);
+	ok(n == 2, "a batch segment.ms after the first timestamp rolls, "
+	   "one just before does not (%zu segments)", n);
+	n = roll_after("rt-min", W, H, (int64_t[]){INT64_MIN, now}, 2);
+	ok(n == 2, "after a first timestamp of INT64_MIN, the next batch "
+	   "rolls, without overflow (%zu segments)", n);
+	n = roll_after("rt-max", W, H, (int64_t[]){INT64_MAX, now, now}, 3);
+	ok(n == 2, "a first timestamp of INT64_MAX, beyond what the topic "
+	   "takes, does not hold the segment open (%zu segments)", n);
+	n = roll_after("rt-2999", W, H,
+		       (int64_t[]){32472144000000LL, now, INT64_MIN}, 3);
+	ok(n == 2, "nor does one in 2999; a later INT64_MIN batch does not "
+	   "overflow (%zu segments)", n);
+	n = roll_after("rt-near", W, H, (int64_t[]){now + H / 2, now}, 2);
+	ok(n == 1, "a first timestamp half an hour ahead, which the topic "
+	   "takes, is waited for as Kafka does (%zu segments)", n);
+	n = roll_after("rt-trusted", W, INT64_MAX,
+		       (int64_t[]){32472144000000LL, now}, 2);
+	ok(n == 1, "with message.timestamp.after.max.ms 2^63-1 even 2999 is "
+	   "trusted (%zu segments)", n);
+}
+
+/* ---- the producer's timestamp check ---- */
+
+static void
+test_producer_ts(void)
+{
+	struct mq_topic t;
+	struct mq_producer p;
+	struct mq_producer_opts o = {.partition = 0, .batch_bytes = 1 << 16,
+				     .buffer_bytes = 1 << 20,
+				     .timestamp = -1, .codec = -1};
+	struct mq_preader r;
+	struct mq_record rec;
+	struct mq_err e = {0};
+	const int64_t now = mq_now_ms(), H = 3600000;
+	size_t size = 99;
+	int rc;
+
+	if (open_topic(&t, "pts", 0) < 0) {
+		ok(0, "topic pts");
+		return;
+	}
+	o.timestamp = now + 2 * H;
+	rc = mq_producer_init(&p, &t, &o, &e);
+	ok(rc == -1 && e.code == EINVAL &&
+	   strstr(e.msg, "message.timestamp.after.max.ms (3600000)"),
+	   "a producer timestamp 2h ahead is refused at init ('%s')", e.msg);
+	t.cfg.timestamp_before_max_ms = 86400000;
+	o.timestamp = 1000;
+	memset(&e, 0, sizeof e);
+	rc = mq_producer_init(&p, &t, &o, &e);
+	ok(rc == -1 && e.code == EINVAL &&
+	   strstr(e.msg, "message.timestamp.before.max.ms (86400000)"),
+	   "one from 1970 is refused with before.max.ms 1d ('%s')", e.msg);
+
+	o.timestamp = -1;
+	if (mq_producer_init(&p, &t, &o, &e) < 0) {
+		ok(0, "producer init: %s", e.msg);
+		mq_topic_close(&t);
+		return;
+	}
+	memset(&e, 0, sizeof e);
+	rc = mq_producer_send_ts(&p, now + 2 * H, "k", 1, "a", 1, NULL, 0, 0,
+				 &size, &e);
+	ok(rc == -1 && e.code == EINVAL && p.messages == 0 &&
+	   strstr(e.msg, "after"),
+	   "send_ts refuses a message 2h ahead and queues nothing ('%s')",
+	   e.msg);
+	rc = mq_producer_send_ts(&p, now - 2 * 86400000LL, "k", 1, "a", 1,
+				 NULL, 0, 0, &size, &e);
+	ok(rc == -1 && e.code == EINVAL && p.messages == 0,
+	   "and one 2 days old with before.max.ms 1d");
+	ok(mq_producer_send_ts(&p, now - 1000, "k", 1, "b", 1, NULL, 0, 0,
+			       &size, &e) == 0 &&
+	   mq_producer_send_ts(&p, now + H / 2, "k", 1, "c", 1, NULL, 0, 0,
+			       &size, &e) == 0 &&
+	   mq_producer_send_ts(&p, -1, "k", 1, "d", 1, NULL, 0, 0, &size,
+			       &e) == 0 &&
+	   mq_producer_finish(&p, &e) == 0 && p.stored == 3,
+	   "timestamps within the limits, and the produce time, are stored "
+	   "('%s')", e.msg);
+	mq_producer_free(&p);
+	rc = mq_preader_open(&r, &t, 0, &e) == 0 &&
+	     mq_preader_seek(&r, MQ_FROM_BEGINNING, 0, &e) == 0;
+	rc = rc && mq_preader_next(&r, &rec, &e) == 0 && rec.ts == now - 1000;
+	rc = rc && mq_preader_next(&r, &rec, &e) == 0 && rec.ts == now + H / 2;
+	rc = rc && mq_preader_next(&r, &rec, &e) == 0 && rec.ts >= now &&
+	     rec.ts <= mq_now_ms();
+	rc = rc && mq_preader_next(&r, &rec, &e) == 1;
+	ok(rc, "they read back with those timestamps");
+	mq_preader_close(&r);
 	mq_topic_close(&t);
 }
 
@@ -1019,6 +1172,8 @@ main(void)
 		test_corruption();
 		test_length_flip();
 		test_garbage_index();
+		test_roll_time();
+		test_producer_ts();
 		mq_spool_close(&sp);
 	}
 	mq_codec_free(cz);
