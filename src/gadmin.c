@@ -97,6 +97,51 @@ fail:
 	return -1;
 }
 
+int
+mq_group_lag(struct mq_spool *sp, const char *group, const char *topic,
+	     struct mq_glag *l, struct mq_err *e)
+{
+	char **topics;
+	size_t nt;
+	int rc = 0;
+
+	memset(l, 0, sizeof *l);
+	if (topic) {
+		if (!(topics = malloc(sizeof *topics)) ||
+		    !(topics[0] = strdup(topic))) {
+			free(topics);
+			return mq_err_sys(e, "out of memory");
+		}
+		nt = 1;
+	} else if (mq_group_topics(sp, group, &topics, &nt, e) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < nt && rc == 0; i++) {
+		struct mq_topic t;
+		struct mq_gpart *g;
+		size_t n;
+		uint32_t m;
+		if (mq_topic_open(&t, sp, topics[i], e) < 0) {
+			rc = -1;
+			break;
+		}
+		if (mq_group_state(&t, group, &g, &n, &m, e) == 0) {
+			for (size_t k = 0; k < n; k++) {
+				l->lag += g[k].lag;
+				l->below_start += g[k].below_start;
+			}
+			l->partitions += n;
+			free(g);
+		} else {
+			rc = -1;
+		}
+		mq_topic_close(&t);
+	}
+	l->topics = nt;
+	mq_names_free(topics, nt);
+	return rc;
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {

@@ -104,15 +104,6 @@ fail(const struct mq_err *e)
 	cli_fail(e);
 }
 
-/* A runtime error, whatever its code: 1, or UNKNOWN for "lag". */
-static _Noreturn void
-fail_runtime(struct mq_err *e)
-{
-	if (e->code == EINVAL)
-		e->code = EIO;
-	fail(e);
-}
-
 static _Noreturn void
 oom(void)
 {
@@ -132,19 +123,26 @@ open_topic(struct mq_topic *t, struct mq_spool *sp, const char *name)
 }
 
 /*
- * Opens the spool; false when it does not exist (e set), any other
- * failure is fatal.
+ * Opens the spool; false when it does not exist (e says so).  Any other
+ * failure is fatal: for "lag", UNKNOWN (cli_open_spool would exit 1).
  */
 static bool
-open_spool(struct mq_spool *sp, const char *dir, struct mq_err *e)
+open_spool(struct mq_spool *sp, const char *dir, const char *topic,
+	   struct mq_err *e)
 {
-	char *path = mq_spool_path(dir, e);
+	char *path;
 
-	if (!path)
-		fail_runtime(e);
+	if (!lag_mode) {
+		if (cli_open_spool(sp, dir, false, topic) == 0)
+			return true;
+		mq_err_set(e, ENOENT, "no spool");
+		return false;
+	}
+	if (!(path = mq_spool_path(dir, e)))
+		fail(e);
 	if (mq_spool_open(sp, path, false, e) < 0) {
 		if (e->code != ENOENT)
-			fail_runtime(e);
+			fail(e);
 		free(path);
 		return false;
 	}
@@ -207,7 +205,7 @@ table_free(struct table *tb)
 
 /*
  * The groups a command works on: the one named, or with --all-groups
- * every group of the spool (none when it has no spool).
+ * every group of the spool.
  */
 static void
 groups_of(struct mq_spool *sp, const char *group, char ***names, size_t *n)
@@ -219,9 +217,6 @@ groups_of(struct mq_spool *sp, const char *group, char ***names, size_t *n)
 		    !(**names = strdup(group)))
 			oom();
 		*n = 1;
-	} else if (!sp) {
-		*names = NULL;
-		*n = 0;
 	} else if (mq_spool_groups(sp, names, n, &e) < 0) {
 		fail(&e);
 	}
@@ -247,6 +242,45 @@ topics_of(struct mq_spool *sp, const char *group, bool all, char ***names,
 static const char footnote[] =
 	"* below the log start: retention removed messages the group never "
 	"read\n";
+
+/* One partition of describe's table. */
+static void
+row_text(struct table *tb, const char *group, const char *topic,
+	 const struct mq_gpart *g)
+{
+	cell(tb, "%s", group);
+	cell(tb, "%s", topic);
+	cell(tb, "%u", g->partition);
+	if (g->committed.exists) {
+		cell(tb, "%llu%s", (unsigned long long)g->committed.offset,
+		     g->below_start ? "*" : "");
+	} else {
+		cell(tb, "-");
+	}
+	cell(tb, "%llu", (unsigned long long)g->end);
+	if (g->committed.exists)
+		cell(tb, "%llu", (unsigned long long)g->lag);
+	else
+		cell(tb, "-");
+	cell(tb, "%s", g->owned ? g->owner : "-");
+}
+
+/* One partition of describe --json (names need no escaping). */
+static void
+row_json(const struct mq_gpart *g, bool first)
+{
+	bool has = g->committed.exists;
+
+	printf("%s{\"partition\":%u,\"committed_offset\":", first ? "" : ",",
+	       g->partition);
+	printf(has ? "%llu" : "null", (unsigned long long)g->committed.offset);
+	printf(",\"log_start_offset\":%llu,\"log_end_offset\":%llu,\"lag\":",
+	       (unsigned long long)g->start, (unsigned long long)g->end);
+	printf(has ? "%llu" : "null", (unsigned long long)g->lag);
+	printf(",\"below_log_start\":%s,\"owner\":",
+	       g->below_start ? "true" : "false");
+	printf(g->owned ? "\"%s\"}" : "null}", g->owner);
+}
 
 /* describe: one group (or every group) as a table or JSON lines. */
 static void
@@ -285,42 +319,11 @@ describe(struct mq_spool *sp, const char *group, bool json)
 				       "\"partitions\":[", i ? "," : "", t.name,
 				       members);
 			for (size_t k = 0; k < n; k++) {
-				unsigned long long off = g[k].committed.offset;
-				bool has = g[k].committed.exists;
 				below |= g[k].below_start;
-				if (!json) {
-					cell(&tb, "%s", name);
-					cell(&tb, "%s", t.name);
-					cell(&tb, "%u", g[k].partition);
-					if (has)
-						cell(&tb, "%llu%s", off,
-						     g[k].below_start ? "*" : "");
-					else
-						cell(&tb, "-");
-					cell(&tb, "%llu", (unsigned long long)
-					     g[k].end);
-					if (has)
-						cell(&tb, "%llu", (unsigned long
-								   long)g[k].lag);
-					else
-						cell(&tb, "-");
-					cell(&tb, "%s", g[k].owned ? g[k].owner
-								   : "-");
-					continue;
-				}
-				printf("%s{\"partition\":%u,\"committed_offset\":",
-				       k ? "," : "", g[k].partition);
-				printf(has ? "%llu" : "null", off);
-				printf(",\"log_start_offset\":%llu,"
-				       "\"log_end_offset\":%llu,\"lag\":",
-				       (unsigned long long)g[k].start,
-				       (unsigned long long)g[k].end);
-				printf(has ? "%llu" : "null",
-				       (unsigned long long)g[k].lag);
-				printf(",\"below_log_start\":%s,\"owner\":",
-				       g[k].below_start ? "true" : "false");
-				printf(g[k].owned ? "\"%s\"}" : "null}",
-				       g[k].owner);
+				if (json)
+					row_json(&g[k], k == 0);
+				else
+					row_text(&tb, name, t.name, &g[k]);
 			}
 			if (json)
 				printf("]}");
@@ -420,66 +423,35 @@ reset(struct mq_spool *sp, const char *group, const char *topic,
 	mq_topic_close(&t);
 }
 
-/* The lag of one group, over one topic or all of its topics. */
+/* The lag of one group, and its plugin status. */
 struct glag {
 	char *group;
-	uint64_t total;
-	size_t parts, topics, below;
+	struct mq_glag l;
 	int status;
 };
 
-/* false when --all-groups listed a group that was deleted since. */
+/* false when the group has nothing there and --all-groups skips it. */
 static bool
 group_lag(struct mq_spool *sp, const char *group, const char *topic,
-	  bool all, const struct opts *o, struct glag *l)
+	  bool all, const struct opts *o, struct glag *v)
 {
 	struct mq_err e;
-	char **topics;
-	size_t nt;
 
-	memset(l, 0, sizeof *l);
-	if (topic) {
-		if (!(topics = malloc(sizeof *topics)) ||
-		    !(topics[0] = strdup(topic)))
-			oom();
-		nt = 1;
-	} else if (!topics_of(sp, group, all, &topics, &nt)) {
-		return false;
+	memset(v, 0, sizeof *v);
+	if (mq_group_lag(sp, group, topic, &v->l, &e) < 0) {
+		if (all && e.code == ENOENT)
+			return false;
+		if (topic && e.code == ENOENT)
+			mq_err_set(&e, ENOENT, "group '%s' does not exist on "
+				   "topic '%s'", group, topic);
+		fail(&e);
 	}
-	for (size_t i = 0; i < nt; i++) {
-		struct mq_topic t;
-		struct mq_gpart *g;
-		size_t n;
-		uint32_t m;
-		open_topic(&t, sp, topics[i]);
-		if (mq_group_state(&t, group, &g, &n, &m, &e) < 0) {
-			mq_topic_close(&t);
-			mq_names_free(topics, nt);
-			if (e.code != ENOENT)
-				fail(&e);
-			if (all)
-				return false;
-			if (topic)
-				mq_err_set(&e, ENOENT, "group '%s' does not "
-					   "exist on topic '%s'", group, topic);
-			fail(&e);
-		}
-		for (size_t k = 0; k < n; k++) {
-			l->total += g[k].lag;
-			l->below += g[k].below_start;
-		}
-		l->parts += n;
-		free(g);
-		mq_topic_close(&t);
-	}
-	mq_names_free(topics, nt);
-	l->topics = nt;
-	if (!(l->group = strdup(group)))
+	if (!(v->group = strdup(group)))
 		oom();
-	if (o->has_crit && l->total >= o->crit)
-		l->status = LAG_CRITICAL;
-	else if ((o->has_warn && l->total >= o->warn) || l->below)
-		l->status = LAG_WARNING;
+	if (o->has_crit && v->l.lag >= o->crit)
+		v->status = LAG_CRITICAL;
+	else if ((o->has_warn && v->l.lag >= o->warn) || v->l.below_start)
+		v->status = LAG_WARNING;
 	return true;
 }
 
@@ -497,19 +469,21 @@ perfdata(uint64_t total, const struct opts *o)
 }
 
 static void
-lag_print(const struct glag *l, const char *topic, const struct opts *o)
+lag_print(const struct glag *v, const char *topic, const struct opts *o)
 {
+	const struct mq_glag *l = &v->l;
+
 	printf("LAG %s - group '%s': lag %llu over %zu partition%s of ",
-	       lag_word[l->status], l->group, (unsigned long long)l->total,
-	       l->parts, l->parts == 1 ? "" : "s");
+	       lag_word[v->status], v->group, (unsigned long long)l->lag,
+	       l->partitions, l->partitions == 1 ? "" : "s");
 	if (topic)
 		printf("'%s'", topic);
 	else
 		printf("%zu topic%s", l->topics, l->topics == 1 ? "" : "s");
-	if (l->below)
+	if (l->below_start)
 		printf(", %zu below the log start (messages removed unread)",
-		       l->below);
-	perfdata(l->total, o);
+		       l->below_start);
+	perfdata(l->lag, o);
 }
 
 /* Worst status first, then by name. */
@@ -732,24 +706,22 @@ main(int argc, char **argv)
 	if (o.reset.nparts)
 		o.reset.parts = o.parts;
 
-	have_spool = open_spool(&sp, o.dir, &e);
+	have_spool = open_spool(&sp, o.dir,
+				!strcmp(cmd, "reset") ? topic : NULL, &e);
 	if (!have_spool) {
 		char *path;
-		/* No spool: no groups, and no topics either. */
+		/* No spool: no groups (and reset's topic is not there). */
 		if (!strcmp(cmd, "list") || (o.all && !lag_mode)) {
 			free(o.parts);
 			free(o.topics);
 			return CLI_OK;
 		}
+		/* A monitoring check of every group needs a spool. */
 		if (o.all)
-			fail_runtime(&e);
+			fail(&e);
 		path = mq_spool_path(o.dir, &e);
-		if (topic && !strcmp(cmd, "reset"))
-			mq_err_set(&e, ENOENT, "topic '%s' does not exist in "
-				   "'%s'", topic, path ? path : "?");
-		else
-			mq_err_set(&e, ENOENT, "group '%s' does not exist in "
-				   "'%s'", group, path ? path : "?");
+		mq_err_set(&e, ENOENT, "group '%s' does not exist in '%s'",
+			   group, path ? path : "?");
 		free(path);
 		fail(&e);
 	}

@@ -379,6 +379,18 @@ struct mq_gpart {
 int mq_group_state(struct mq_topic *t, const char *group,
 		   struct mq_gpart **rows, size_t *n, uint32_t *members,
 		   struct mq_err *e);
+/* A group's lag over one topic or all of its topics, as mq-group lag. */
+struct mq_glag {
+	uint64_t lag;            /* the sum of the partitions' lag */
+	size_t partitions, topics;
+	size_t below_start;      /* partitions committed below the start */
+};
+/*
+ * Sums the lag of a group over topic, or when topic is NULL over every
+ * topic it has state on; ENOENT when it has nothing there.
+ */
+int mq_group_lag(struct mq_spool *sp, const char *group, const char *topic,
+		 struct mq_glag *l, struct mq_err *e);
 /* Sorted names of the spool's groups. */
 int mq_spool_groups(struct mq_spool *sp, char ***names, size_t *n,
 		    struct mq_err *e);
