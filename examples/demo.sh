@@ -38,7 +38,7 @@ cat "$out"; rm -f "$out"
 # committed offset per partition.  On a spool where the demo ran before,
 # the group would go on after that run's messages; the reset makes every
 # run read what it produced (and a reset creates a group that is new).
-run "mq-group reset demo-group demo --to-datetime $start    # this run's messages"
+run "mq-group reset demo-group demo --to-datetime $start --execute    # this run's messages"
 run "mq-consume -g demo-group -c 2 -F '%p/%o  %k -> %s\n' demo    # read 2 as group demo-group"
 run "mq-group describe demo-group    # committed offsets, lag, live owners"
 run "mq-consume -g demo-group -F '%p/%o  %k -> %s\n' demo    # the group goes on: the rest"

@@ -3,11 +3,15 @@
  * groups of a spool, describe a group's position and lag on each topic,
  * reset its committed offsets, delete it.
  *
- * A reset runs under the group's lock (group.c) like every commit, and
- * bumps the epoch of each offset file it changes, so running members move
- * to the new position at their next commit instead of writing an older
- * one over it.  Offsets outside a partition's log are refused, never
- * clamped: a reset either applies as asked or not at all.
+ * A reset is planned first (offset files are read without a lock: they
+ * are replaced atomically), shown through the caller's hook, and only
+ * then written, under the group's lock (group.c) like every commit, all
+ * files in one step.  It bumps the epoch of each offset file it changes,
+ * so running members move to the new position at their next commit
+ * instead of writing an older one over it.  Offsets asked for outside a
+ * partition's log are clamped to its nearer end, as Kafka's
+ * kafka-consumer-groups does, and the row says so; a damaged offset file
+ * is replaced, except by --shift-by, which needs what it held.
  */
 #include <config.h>
 
@@ -76,6 +80,8 @@ mq_group_state(struct mq_topic *t, const char *group, struct mq_gpart **rows,
 				 g->end - g->committed.offset : 0;
 		else
 			g->lag = g->end - g->start;
+		g->below_start = g->committed.exists &&
+				 g->committed.offset < g->start;
 		mq_group_owner(gdir, p, g->owner, sizeof g->owner, &g->owned);
 	}
 	close(gdir);
@@ -89,6 +95,51 @@ fail:
 	free(path);
 	free(v);
 	return -1;
+}
+
+int
+mq_group_lag(struct mq_spool *sp, const char *group, const char *topic,
+	     struct mq_glag *l, struct mq_err *e)
+{
+	char **topics;
+	size_t nt;
+	int rc = 0;
+
+	memset(l, 0, sizeof *l);
+	if (topic) {
+		if (!(topics = malloc(sizeof *topics)) ||
+		    !(topics[0] = strdup(topic))) {
+			free(topics);
+			return mq_err_sys(e, "out of memory");
+		}
+		nt = 1;
+	} else if (mq_group_topics(sp, group, &topics, &nt, e) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < nt && rc == 0; i++) {
+		struct mq_topic t;
+		struct mq_gpart *g;
+		size_t n;
+		uint32_t m;
+		if (mq_topic_open(&t, sp, topics[i], e) < 0) {
+			rc = -1;
+			break;
+		}
+		if (mq_group_state(&t, group, &g, &n, &m, e) == 0) {
+			for (size_t k = 0; k < n; k++) {
+				l->lag += g[k].lag;
+				l->below_start += g[k].below_start;
+			}
+			l->partitions += n;
+			free(g);
+		} else {
+			rc = -1;
+		}
+		mq_topic_close(&t);
+	}
+	l->topics = nt;
+	mq_names_free(topics, nt);
+	return rc;
 }
 
 static int
@@ -192,16 +243,38 @@ mq_group_topics(struct mq_spool *sp, const char *group, char ***names,
 	return 0;
 }
 
+/* The names of only (n of them), copied, or every topic of the group. */
+static int
+delete_topics(struct mq_spool *sp, const char *group, char *const *only,
+	      size_t nonly, char ***topics, size_t *n, struct mq_err *e)
+{
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+
+	if (!only)
+		return mq_group_topics(sp, group, topics, n, e);
+	/* push() drops repeats: each topic's lock is taken once. */
+	for (size_t i = 0; i < nonly; i++)
+		if (push(&v, &k, &cap, only[i]) < 0) {
+			mq_names_free(v, k);
+			return mq_err_sys(e, "out of memory");
+		}
+	*topics = v;
+	*n = k;
+	return 0;
+}
+
 int
-mq_group_delete(struct mq_spool *sp, const char *group, struct mq_err *e)
+mq_group_delete(struct mq_spool *sp, const char *group, char *const *only,
+		size_t nonly, struct mq_err *e)
 {
 	char **topics;
 	size_t n;
 	int *locks, rc = 0;
 
-	if (mq_group_topics(sp, group, &topics, &n, e) < 0)
+	if (delete_topics(sp, group, only, nonly, &topics, &n, e) < 0)
 		return -1;
-	locks = malloc(n * sizeof *locks);
+	locks = malloc((n ? n : 1) * sizeof *locks);
 	if (!locks) {
 		mq_names_free(topics, n);
 		return mq_err_sys(e, "out of memory");
@@ -228,6 +301,9 @@ mq_group_delete(struct mq_spool *sp, const char *group, struct mq_err *e)
 				rc = mq_err_sys(e, "cannot list the members of "
 						"group '%s'", group);
 			close(gdir);
+		} else if (only) {
+			/* A topic named by the caller must hold the group. */
+			rc = -1;
 		}
 		if (rc == 0 && live)
 			rc = mq_err_set(e, EBUSY, "group '%s' has %u live "
@@ -286,6 +362,127 @@ wanted(const struct mq_reset *how, uint32_t p)
 	return false;
 }
 
+/*
+ * Where one partition goes: the new offset of row, from its old position
+ * (already read) and its log.  --to-offset and --shift-by outside the log
+ * are clamped to its nearer end, as Kafka's tool does; the row says so.
+ */
+static int
+plan_row(struct mq_topic *t, const char *path, const struct mq_reset *how,
+	 struct mq_reset_row *row, struct mq_err *e)
+{
+	uint32_t p = row->partition;
+	int64_t asked = 0;
+	uint64_t to = 0;
+	int pdir = mq_topic_partition_dir(t, p, e);
+
+	if (pdir < 0)
+		return -1;
+	if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
+				&row->start, &row->end, e) < 0) {
+		close(pdir);
+		return -1;
+	}
+	close(pdir);
+	switch (how->how) {
+	case MQ_TO_EARLIEST:
+		to = row->start;
+		break;
+	case MQ_TO_LATEST:
+		to = row->end;
+		break;
+	case MQ_TO_TIME:
+		/* Always inside the log: nothing to clamp. */
+		if (offset_at(t, p, how->arg, &to, e) < 0)
+			return -1;
+		break;
+	case MQ_TO_OFFSET:
+		asked = how->arg;
+		break;
+	case MQ_SHIFT:
+		if (row->damaged)
+			return mq_err_set(e, EBADMSG, "damaged offset file "
+					  "'%s/%u': --shift-by needs the old "
+					  "offset; replace it with --to-offset, "
+					  "--to-earliest, --to-latest or "
+					  "--to-datetime", path, p);
+		asked = row->old.exists ? (int64_t)row->old.offset
+					: (int64_t)row->start;
+		/* Offsets are at most 2^63-1 and the shift at most half of
+		 * that: saturate, the clamp below does the rest. */
+		if (__builtin_add_overflow(asked, how->arg, &asked))
+			asked = how->arg < 0 ? INT64_MIN : INT64_MAX;
+		break;
+	}
+	if (how->how == MQ_TO_OFFSET || how->how == MQ_SHIFT) {
+		row->asked = asked;
+		if (asked < (int64_t)row->start) {
+			to = row->start;
+			row->clamped = true;
+		} else if ((uint64_t)asked > row->end) {
+			to = row->end;
+			row->clamped = true;
+		} else {
+			to = (uint64_t)asked;
+		}
+	} else {
+		row->asked = (int64_t)to;
+	}
+	row->new_offset = to;
+	return 0;
+}
+
+/*
+ * Writes the planned offsets under the group's lock.  Each file's epoch
+ * is read again under the lock and bumped, so that a member that
+ * committed since the plan was made still sees the reset.  The epoch of
+ * a damaged file is unknown: it gets the time in milliseconds, an epoch
+ * that no member can hold.
+ */
+static int
+apply(struct mq_topic *t, const char *group, const char *path,
+      const struct mq_reset_row *rows, size_t n, struct mq_err *e)
+{
+	uint32_t *parts = calloc(n ? n : 1, sizeof *parts);
+	struct mq_gpos *pos = calloc(n ? n : 1, sizeof *pos);
+	int gdir = -1, lock = -1, rc = -1;
+
+	if (!parts || !pos) {
+		mq_err_sys(e, "out of memory");
+		goto out;
+	}
+	gdir = mq_group_dir(t, group, true, e);
+	if (gdir < 0)
+		goto out;
+	lock = mq_group_lock(gdir, t->name, group, e);
+	if (lock < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct mq_gpos now;
+		struct mq_err sub;
+		parts[i] = rows[i].partition;
+		pos[i].offset = rows[i].new_offset;
+		pos[i].exists = true;
+		if (mq_group_read(gdir, path, parts[i], &now, &sub) == 0)
+			pos[i].epoch = now.epoch + 1;
+		else if (sub.code == EBADMSG)
+			pos[i].epoch = (uint64_t)mq_now_ms();
+		else {
+			*e = sub;
+			goto out;
+		}
+	}
+	rc = mq_group_write(gdir, path, parts, pos, n, e);
+out:
+	if (lock >= 0)
+		close(lock);
+	if (gdir >= 0)
+		close(gdir);
+	free(parts);
+	free(pos);
+	return rc;
+}
+
 int
 mq_group_reset(struct mq_topic *t, const char *group,
 	       const struct mq_reset *how, struct mq_reset_row **rows,
@@ -293,13 +490,11 @@ mq_group_reset(struct mq_topic *t, const char *group,
 {
 	uint32_t np = (uint32_t)t->cfg.partitions;
 	struct mq_reset_row *v = calloc(np ? np : 1, sizeof *v);
-	uint32_t *parts = calloc(np ? np : 1, sizeof *parts);
-	struct mq_gpos *pos = calloc(np ? np : 1, sizeof *pos);
 	char *path = where(t, group);
 	size_t k = 0;
-	int gdir = -1, lock = -1, rc = -1;
+	int gdir = -1, rc = -1;
 
-	if (!v || !parts || !pos || !path) {
+	if (!v || !path) {
 		mq_err_sys(e, "out of memory");
 		goto out;
 	}
@@ -309,107 +504,41 @@ mq_group_reset(struct mq_topic *t, const char *group,
 				   "(it has %u)", t->name, how->parts[i], np);
 			goto out;
 		}
+	/* The plan: offset files are replaced atomically, so they are
+	 * read without the lock. */
 	gdir = mq_group_dir(t, group, false, e);
 	if (gdir < 0 && e->code != ENOENT)
 		goto out;
-	if (gdir < 0 && !how->dry_run) {
-		/* A new group: check the reset first, so a refused one
-		 * leaves no group behind. */
-		struct mq_reset dry = *how;
-		struct mq_reset_row *tmp;
-		size_t tn;
-		dry.dry_run = true;
-		if (mq_group_reset(t, group, &dry, &tmp, &tn, e) < 0)
-			goto out;
-		free(tmp);
-		gdir = mq_group_dir(t, group, true, e);
-		if (gdir < 0)
-			goto out;
-	}
-	if (gdir >= 0 && (lock = mq_group_lock(gdir, t->name, group, e)) < 0)
-		goto out;
 	for (uint32_t p = 0; p < np; p++) {
 		struct mq_reset_row *row = &v[k];
-		uint64_t start, end, to = 0;
-		int pdir;
+		struct mq_err sub;
 		if (!wanted(how, p))
 			continue;
 		row->partition = p;
 		if (gdir >= 0 &&
-		    mq_group_read(gdir, path, p, &row->old, e) < 0)
-			goto out;
-		pdir = mq_topic_partition_dir(t, p, e);
-		if (pdir < 0)
-			goto out;
-		rc = mq_partition_bounds(pdir,
-					 (uint64_t)t->cfg.max_message_bytes,
-					 &start, &end, e);
-		close(pdir);
-		if (rc < 0)
-			goto out;
-		rc = -1;
-		switch (how->how) {
-		case MQ_TO_EARLIEST:
-			to = start;
-			break;
-		case MQ_TO_LATEST:
-			to = end;
-			break;
-		case MQ_TO_OFFSET:
-			to = (uint64_t)how->arg;
-			break;
-		case MQ_TO_TIME:
-			if (offset_at(t, p, how->arg, &to, e) < 0)
-				goto out;
-			break;
-		case MQ_SHIFT: {
-			int64_t from = row->old.exists ? (int64_t)row->old.offset
-						       : (int64_t)start;
-			if ((how->arg < 0 && from + how->arg < (int64_t)start) ||
-			    (how->arg > 0 && from + how->arg > (int64_t)end)) {
-				mq_err_set(e, EINVAL, "shifting '%s' partition "
-					   "%u by %+lld from %lld gives %lld, "
-					   "outside its log (%llu to %llu)",
-					   t->name, p, (long long)how->arg,
-					   (long long)from,
-					   (long long)(from + how->arg),
-					   (unsigned long long)start,
-					   (unsigned long long)end);
+		    mq_group_read(gdir, path, p, &row->old, &sub) < 0) {
+			if (sub.code != EBADMSG) {
+				*e = sub;
 				goto out;
 			}
-			to = (uint64_t)(from + how->arg);
-			break;
+			row->damaged = true;
 		}
-		}
-		if (to < start || to > end) {
-			mq_err_set(e, EINVAL, "offset %llu is outside the log of "
-				   "'%s' partition %u (%llu to %llu)",
-				   (unsigned long long)to, t->name, p,
-				   (unsigned long long)start,
-				   (unsigned long long)end);
+		if (plan_row(t, path, how, row, e) < 0)
 			goto out;
-		}
-		row->new_offset = to;
-		parts[k] = p;
-		pos[k].offset = to;
-		pos[k].epoch = row->old.epoch + 1;
-		pos[k].exists = true;
 		k++;
 	}
-	if (!how->dry_run && mq_group_write(gdir, path, parts, pos, k, e) < 0)
+	if (how->show && how->show(how->show_arg, v, k, e) < 0)
+		goto out;
+	if (!how->dry_run && apply(t, group, path, v, k, e) < 0)
 		goto out;
 	*rows = v;
 	*n = k;
 	v = NULL;
 	rc = 0;
 out:
-	if (lock >= 0)
-		close(lock);
 	if (gdir >= 0)
 		close(gdir);
 	free(v);
-	free(parts);
-	free(pos);
 	free(path);
 	return rc;
 }

@@ -5,7 +5,8 @@
  *
  *   P          the committed offset of partition P: the offset of the next
  *              message to consume, as text ("1234\n"), so cat shows it; a
- *              second line "epoch N" counts the resets applied to it
+ *              second line "epoch N" counts the resets applied to it (a
+ *              reset over a damaged file restarts it from the time in ms)
  *   P.own      ownership lock: a member owns P while it holds
  *              flock(LOCK_EX) on this file; it holds the owner's id
  *   members/ID one file per live member, flocked by that member for its

@@ -177,6 +177,11 @@ int mq_parse_size(const char *s, bool allow_neg, int64_t *out,
 int mq_parse_duration(const char *s, bool allow_neg, int64_t *out,
 		      struct mq_err *e);
 /*
+ * An ISO-8601 duration in milliseconds, as Java's Duration.parse (and so
+ * Kafka) reads it: [+-]P[nD][T[nH][nM][n[.f]S]]; negative totals refused.
+ */
+int mq_parse_iso_duration(const char *s, int64_t *out, struct mq_err *e);
+/*
  * A point in time in epoch milliseconds: all digits (epoch ms), or
  * ISO-8601 "YYYY-MM-DD[(T| )hh:mm[:ss[.fff]]][Z|(+|-)hh[:]mm]"; without a
  * zone the time is local.
@@ -402,6 +407,8 @@ struct mq_gpart {
 	uint64_t start, end;     /* the partition's log */
 	uint64_t lag;            /* end - committed, or end - start without a
 				    commit inside the log */
+	bool below_start;        /* committed below start: retention removed
+				    messages the group never read */
 	bool owned;              /* a live member owns it */
 	char owner[80];
 };
@@ -409,33 +416,65 @@ struct mq_gpart {
 int mq_group_state(struct mq_topic *t, const char *group,
 		   struct mq_gpart **rows, size_t *n, uint32_t *members,
 		   struct mq_err *e);
+/* A group's lag over one topic or all of its topics, as mq-group lag. */
+struct mq_glag {
+	uint64_t lag;            /* the sum of the partitions' lag */
+	size_t partitions, topics;
+	size_t below_start;      /* partitions committed below the start */
+};
+/*
+ * Sums the lag of a group over topic, or when topic is NULL over every
+ * topic it has state on; ENOENT when it has nothing there.
+ */
+int mq_group_lag(struct mq_spool *sp, const char *group, const char *topic,
+		 struct mq_glag *l, struct mq_err *e);
 /* Sorted names of the spool's groups. */
 int mq_spool_groups(struct mq_spool *sp, char ***names, size_t *n,
 		    struct mq_err *e);
 /* Sorted topics where a group has state; ENOENT when it has none. */
 int mq_group_topics(struct mq_spool *sp, const char *group, char ***names,
 		    size_t *n, struct mq_err *e);
-/* Removes a group everywhere; EBUSY (nothing removed) if it has members. */
-int mq_group_delete(struct mq_spool *sp, const char *group,
-		    struct mq_err *e);
+/*
+ * Removes a group from the nonly topics named in only (each must hold it:
+ * ENOENT), or when only is NULL from every topic; EBUSY, and nothing
+ * removed, if it has live members on any of them.
+ */
+int mq_group_delete(struct mq_spool *sp, const char *group, char *const *only,
+		    size_t nonly, struct mq_err *e);
 
 enum { MQ_TO_EARLIEST, MQ_TO_LATEST, MQ_TO_OFFSET, MQ_TO_TIME, MQ_SHIFT };
+struct mq_reset_row;
 struct mq_reset {
 	int how;                 /* MQ_TO_..., MQ_SHIFT */
 	int64_t arg;             /* offset, time (ms) or shift */
 	const uint32_t *parts;   /* NULL: all partitions */
 	size_t nparts;
-	bool dry_run;
+	bool dry_run;            /* plan (and show) only, write nothing */
+	/* Called with the plan before anything is written (NULL: none);
+	 * -1 (e set) stops the reset with nothing written. */
+	int (*show)(void *show_arg, const struct mq_reset_row *rows,
+		    size_t n, struct mq_err *e);
+	void *show_arg;
 };
 struct mq_reset_row {
 	uint32_t partition;
-	struct mq_gpos old;
+	struct mq_gpos old;      /* exists false: none, or damaged */
+	bool damaged;            /* the old offset file was damaged */
+	uint64_t start, end;     /* the partition's log when planned */
+	int64_t asked;           /* the offset asked for, maybe outside it */
+	bool clamped;            /* asked was outside [start, end]: new_offset
+				    is the nearer end */
 	uint64_t new_offset;
 };
 /*
- * Moves the group's committed offsets on a topic, under its lock, bumping
- * each epoch so running members follow.  An offset outside a partition's
- * log is EINVAL and nothing is written.  With dry_run, only computes.
+ * Moves the group's committed offsets on a topic: plans the new offset of
+ * each partition (--to-offset and --shift-by outside the log are clamped
+ * to its nearer end, marked in the row), calls how->show with the plan,
+ * then, unless dry_run, writes them all at once under the group's lock
+ * (creating the group on the topic), bumping each epoch so running
+ * members follow.  A damaged offset file is replaced (marked in the row),
+ * except by MQ_SHIFT, which fails with EBADMSG.  On failure nothing is
+ * written, except when renaming the files into place fails midway.
  */
 int mq_group_reset(struct mq_topic *t, const char *group,
 		   const struct mq_reset *how, struct mq_reset_row **rows,

@@ -133,6 +133,98 @@ mq_parse_duration(const char *s, bool allow_neg, int64_t *out,
 			       "ms, s, m, min, h, d, w", out, e);
 }
 
+/*
+ * ISO-8601 durations as Java's Duration.parse reads them (Kafka's
+ * --by-duration): [+-]P[nD][T[nH][nM][n[.f]S]], letters in either case,
+ * each n digits with an optional sign, f 0 to 9 digits after "." or ",",
+ * days of 24 hours, the sections in that order, at least one, and one
+ * after a "T".  Fractions of a millisecond are dropped.
+ */
+int
+mq_parse_iso_duration(const char *s, int64_t *out, struct mq_err *e)
+{
+	static const struct {
+		char unit;
+		bool time;               /* after the T */
+		int64_t ms;
+	} sec[] = {
+		{'D', false, 86400000}, {'H', true, 3600000},
+		{'M', true, 60000}, {'S', true, 1000},
+	};
+	const char *p = s;
+	bool neg = false, in_time = false, any = false, any_time = false;
+	size_t next = 0;                 /* the first section still allowed */
+	int64_t total = 0;
+
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (*p != 'P' && *p != 'p')
+		goto bad;
+	for (p++; *p; ) {
+		bool nneg = false;
+		uint64_t v = 0;
+		int64_t part, frac = 0;
+		size_t i, nd = 0;
+		char u;
+		if ((*p == 'T' || *p == 't') && !in_time) {
+			in_time = true;
+			p++;
+			continue;
+		}
+		if (*p == '+' || *p == '-')
+			nneg = *p++ == '-';
+		for (; *p >= '0' && *p <= '9'; p++, nd++)
+			if (v > ((uint64_t)INT64_MAX - (uint64_t)(*p - '0')) / 10)
+				goto large;
+			else
+				v = v * 10 + (uint64_t)(*p - '0');
+		if (nd == 0)
+			goto bad;
+		if (*p == '.' || *p == ',') {
+			/* Seconds only: the unit check below refuses others. */
+			int k = 0;
+			for (p++; *p >= '0' && *p <= '9'; p++, k++) {
+				if (k >= 9)
+					goto bad;
+				if (k < 3)
+					frac = frac * 10 + (*p - '0');
+			}
+			for (; k < 3; k++)
+				frac *= 10;
+			if (p[0] != 'S' && p[0] != 's')
+				goto bad;
+		}
+		u = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+		for (i = next; i < sizeof sec / sizeof sec[0]; i++)
+			if (sec[i].unit == u && sec[i].time == in_time)
+				break;
+		if (i == sizeof sec / sizeof sec[0])
+			goto bad;
+		if (__builtin_mul_overflow((int64_t)v, sec[i].ms, &part) ||
+		    __builtin_add_overflow(part, frac, &part))
+			goto large;
+		if (__builtin_add_overflow(total, nneg ? -part : part, &total))
+			goto large;
+		next = i + 1;
+		any = true;
+		any_time |= in_time;
+		p++;
+	}
+	if (!any || (in_time && !any_time))
+		goto bad;
+	if (neg && __builtin_sub_overflow((int64_t)0, total, &total))
+		goto large;
+	if (total < 0)
+		return mq_err_set(e, EINVAL, "bad duration '%s': negative", s);
+	*out = total;
+	return 0;
+bad:
+	return mq_err_set(e, EINVAL, "bad duration '%s': expected an ISO-8601 "
+			  "duration PnDTnHnMn.nS (e.g. PT2H, P1DT30M)", s);
+large:
+	return mq_err_set(e, EINVAL, "bad duration '%s': too large", s);
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 static int64_t
 days_from_civil(int64_t y, int m, int d)

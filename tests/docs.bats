@@ -237,6 +237,22 @@ check_options() {
 	assert_output --regexp "^LAG UNKNOWN - "
 }
 
+@test "mq-group(1) shows what a usage error under lag prints on stdout and on stderr" {
+	local text cmd="mq-group lag billing --warn 10 --crit 5"
+	text=$(man_text mq-group.1 DESCRIPTION)
+	run --separate-stderr $cmd
+	assert_failure 3
+	# The page's example: the command, then what it prints, once with
+	# stdout and once with stderr only.
+	assert_equal "$(grep -A1 -xF -e "\$ $cmd" <<<"$text" | tail -n 1)" \
+		"$output"
+	assert_equal "$(grep -A1 -xF -e "\$ $cmd 2>&1 >/dev/null" <<<"$text" |
+		tail -n 1)" "$stderr"
+	[ -n "$output" ] && [ -n "$stderr" ]
+	# And no sentence says otherwise.
+	! grep -qi "nothing on standard output" <<<"$text"
+}
+
 @test "mq-topic(1) documents every config key with the default that describe shows" {
 	mq-topic create t
 	run mq-topic describe t

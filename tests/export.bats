@@ -34,7 +34,7 @@ fill() {
 		mq-produce -K: -z --batch-size 2000 t
 	seq 1 60 | mq-produce --batch-size 200 t
 	mq-consume -g g1 -c 250 t >/dev/null
-	mq-group reset g2 t --to-offset 7 -p 1 >/dev/null
+	mq-group reset g2 t --to-offset 7 -p 1 --execute >/dev/null
 	local p n
 	for p in 0 1 2; do
 		n=$(ls "$MQ_SPOOL/t/$p" | grep -c '\.log$')

@@ -203,7 +203,7 @@ now_iso() {
 	run -0 mq-consume -g g t
 	assert_output "$(seq 0 6)"
 	printf '7\n' | cmp - "$(ofile 0)"
-	run -0 mq-group reset g t --to-offset 2
+	run -0 mq-group reset g t --to-offset 2 --execute
 	printf '2\nepoch 1\n' | cmp - "$(ofile 0)"
 	run -0 mq-consume -g g t
 	assert_output "$(seq 2 6)"
@@ -911,7 +911,7 @@ offset_above() {
 	seq 0 19 | mq-produce t
 	member m -g g -f -v --commit-interval 200ms t
 	wait_for committed 0 20
-	run -0 mq-group reset g t --to-offset 5
+	run -0 mq-group reset g t --to-offset 5 --execute
 	wait_for lines_in "$T/m.out" 35
 	cmp "$T/m.out" <(seq 0 19; seq 5 19)
 	grep -q "'t' partition 0 was reset to offset 5" "$T/m.err"

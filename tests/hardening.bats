@@ -175,7 +175,7 @@ seg() { echo "$MQ_SPOOL/t/0/00000000000000000000.$1"; }
 	echo b | mq-produce t
 	run --separate-stderr -1 mq-consume -g g t
 	[[ "$stderr" == *"symbolic link (refused)"* ]]
-	run --separate-stderr -1 mq-group reset g t --to-earliest
+	run --separate-stderr -1 mq-group reset g t --to-earliest --execute
 	[[ "$stderr" == *"symbolic link (refused)"* ]]
 	run -1 mq-group describe g
 	outside_untouched
@@ -299,7 +299,7 @@ seg() { echo "$MQ_SPOOL/t/0/00000000000000000000.$1"; }
 	one_message
 	mq-consume -g g t >/dev/null
 	hold "$MQ_SPOOL/t/groups/g/lock"
-	run --separate-stderr -1 mq-group reset g t --to-earliest --lock-timeout 200ms
+	run --separate-stderr -1 mq-group reset g t --to-earliest --execute --lock-timeout 200ms
 	assert_equal "$stderr" "mq-group: group 'g' of topic 't' is locked by another process: gave up after 200ms (see --lock-timeout)"
 	run --separate-stderr -1 mq-group delete g --lock-timeout 200ms
 	[[ "$stderr" == *"group 'g' of topic 't' is locked by another process"* ]]

@@ -1,6 +1,7 @@
 /*
  * fuzz-parse.c - what users type: mq_parse_time, mq_parse_duration,
- * mq_parse_size and mq_parse_delim (and the integers under them) on any
+ * mq_parse_iso_duration, mq_parse_size and mq_parse_delim (and the
+ * integers under them) on any
  * NUL-terminated text.  Accepted values must be in range: sizes and
  * durations >= 0 (or -1 where allowed), times >= 0 and, below the year
  * 10000, the same again after mq_time_format; a delimiter of 1 to strlen
@@ -59,6 +60,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (mq_parse_duration(s, true, &v, &e) == 0)
 		FUZZ_CHECK(v >= -1);
+	if (mq_parse_iso_duration(s, &v, &e) == 0) {
+		/* In range, and the same again as whole seconds and ms. */
+		FUZZ_CHECK(v >= 0);
+		snprintf(iso, sizeof iso, "PT%lld.%03lldS",
+			 (long long)(v / 1000), (long long)(v % 1000));
+		FUZZ_CHECK(mq_parse_iso_duration(iso, &w, &e) == 0 && w == v);
+	} else {
+		FUZZ_CHECK(e.code == EINVAL && e.msg[0]);
+	}
 
 	if (mq_parse_time(s, &v, &e) == 0) {
 		FUZZ_CHECK(v >= 0);

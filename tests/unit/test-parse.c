@@ -371,6 +371,90 @@ test_delims(void)
 	delim_bad("\\", "escape");
 }
 
+/* ---- ISO-8601 durations (Java's Duration.parse, Kafka --by-duration) ---- */
+
+static void
+iso_ok(const char *s, int64_t want)
+{
+	struct mq_err e = {0};
+	int64_t v = 12345;
+	int rc = mq_parse_iso_duration(s, &v, &e);
+
+	ok(rc == 0 && v == want, "ISO duration '%s' is %lld ms (got %lld, "
+	   "'%s')", s, (long long)want, (long long)v, e.msg);
+}
+
+static void
+iso_bad(const char *s, const char *needle)
+{
+	struct mq_err e = {0};
+	int64_t v = 12345;
+	int rc = mq_parse_iso_duration(s, &v, &e);
+
+	ok(rc == -1 && e.code == EINVAL && v == 12345 && strstr(e.msg, needle),
+	   "ISO duration '%s' is refused with '%s' (msg '%s')", s, needle,
+	   e.msg);
+}
+
+static void
+test_iso_durations(void)
+{
+	const int64_t S = 1000, M = 60 * S, H = 60 * M, D = 24 * H;
+
+	/* The examples of Duration.parse's documentation. */
+	iso_ok("PT20.345S", 20345);
+	iso_ok("PT15M", 15 * M);
+	iso_ok("PT10H", 10 * H);
+	iso_ok("P2D", 2 * D);
+	iso_ok("P2DT3H4M", 2 * D + 3 * H + 4 * M);
+	iso_ok("-PT-6H+3M", 6 * H - 3 * M);
+	/* Letters in either case, sections in order, one after the T. */
+	iso_ok("pt2h", 2 * H);
+	iso_ok("p1dt30m", D + 30 * M);
+	iso_ok("P1DT2H3M4.5S", D + 2 * H + 3 * M + 4500);
+	iso_ok("+PT1S", S);
+	iso_ok("PT0S", 0);
+	iso_ok("P0D", 0);
+	iso_ok("PT-1H90M", 30 * M);
+	/* Fractions: "." or ",", 0 to 9 digits, below 1 ms dropped. */
+	iso_ok("PT1.S", S);
+	iso_ok("PT1,5S", 1500);
+	iso_ok("PT0.123456789S", 123);
+	iso_ok("PT+2H-1.5S", 2 * H - 1500);
+	iso_ok("PT9223372036854775.807S", INT64_MAX);
+	iso_ok("P106751991167DT4H", 106751991167 * D + 4 * H);
+	iso_bad("", "expected an ISO-8601 duration");
+	iso_bad("P", "expected");
+	iso_bad("PT", "expected");
+	iso_bad("P1DT", "expected");
+	iso_bad("2H", "expected");
+	iso_bad("T2H", "expected");
+	iso_bad("P2H", "expected");
+	iso_bad("PT2D", "expected");
+	iso_bad("P1M", "expected");
+	iso_bad("P1Y", "expected");
+	iso_bad("P1W", "expected");
+	iso_bad("PT1M1H", "expected");
+	iso_bad("PT1H1H", "expected");
+	iso_bad("PTT1H", "expected");
+	iso_bad("PT1.5H", "expected");
+	iso_bad("PT1.1234567890S", "expected");
+	iso_bad("PT.5S", "expected");
+	iso_bad("PT+H", "expected");
+	iso_bad("PT1H ", "expected");
+	iso_bad(" PT1H", "expected");
+	iso_bad("--PT1H", "expected");
+	iso_bad("PT1H-", "expected");
+	iso_bad("-PT1H", "negative");
+	iso_bad("PT-1S", "negative");
+	iso_bad("PT9223372036854775.808S", "too large");
+	iso_bad("P106751991168D", "too large");
+	iso_bad("PT99999999999999999999H", "too large");
+	iso_bad("P106751991167DT8H", "too large");
+	iso_bad("-P-1DT-9223372036768375.808S", "too large");
+	iso_bad("PT-1.5S+2H", "expected");
+}
+
 int
 main(void)
 {
@@ -378,5 +462,6 @@ main(void)
 	test_sizes();
 	test_times();
 	test_delims();
+	test_iso_durations();
 	return tap_done();
 }
