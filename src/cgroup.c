@@ -79,7 +79,8 @@ mq_cgroup_position(struct mq_consumer *c, struct mq_ctopic *ct,
 	    mq_group_read(ct->gdir, ct->gpath, cp->partition, &pos, e) < 0)
 		return -1;
 	cp->committed = pos;
-	if (mq_partition_bounds(cp->r.pdir, cp->r.limit, &start, &end, e) < 0)
+	if (mq_partition_bounds(cp->r.pdir, cp->r.path, cp->r.limit, &start,
+				&end, e) < 0)
 		return -1;
 	if (!pos.exists) {
 		/* Where -o says, as an exact offset: it is committed even if

@@ -67,8 +67,7 @@ mq_group_state(struct mq_topic *t, const char *group, struct mq_gpart **rows,
 		pdir = mq_topic_partition_dir(t, p, e);
 		if (pdir < 0)
 			goto fail;
-		if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
-					&g->start, &g->end, e) < 0) {
+		if (mq_topic_bounds(t, p, pdir, &g->start, &g->end, e) < 0) {
 			close(pdir);
 			goto fail;
 		}
@@ -378,8 +377,7 @@ plan_row(struct mq_topic *t, const char *path, const struct mq_reset *how,
 
 	if (pdir < 0)
 		return -1;
-	if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
-				&row->start, &row->end, e) < 0) {
+	if (mq_topic_bounds(t, p, pdir, &row->start, &row->end, e) < 0) {
 		close(pdir);
 		return -1;
 	}

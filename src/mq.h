@@ -320,6 +320,9 @@ int mq_topic_partition_dir(struct mq_topic *t, uint32_t p, struct mq_err *e);
 /* "SPOOL/TOPIC/P" for messages and inotify; a malloc'd string. */
 char *mq_topic_partition_path(const struct mq_topic *t, uint32_t p);
 
+/* mq_partition_bounds of partition p (its directory pdir) of t. */
+int mq_topic_bounds(struct mq_topic *t, uint32_t p, int pdir, uint64_t *start,
+		    uint64_t *end, struct mq_err *e);
 /* What mq-topic describe shows of one partition. */
 struct mq_pinfo {
 	uint64_t start;          /* first offset still stored */
@@ -897,8 +900,10 @@ int mq_preader_rewind(struct mq_preader *r, uint64_t off, struct mq_err *e);
 int mq_preader_offset_at(struct mq_preader *r, int64_t ts, uint64_t *off,
 			 struct mq_err *e);
 /* The offsets of the first stored message and of the end. */
-int mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
-			uint64_t *end, struct mq_err *e);
+/* (where: the partition's path, for messages.)  Damage where the start
+ * or the end lies is EBADMSG: it never moves either. */
+int mq_partition_bounds(int pdir, const char *where, uint64_t limit,
+			uint64_t *start, uint64_t *end, struct mq_err *e);
 
 
 /* ---- verify.c: checking and repairing a partition ---- */

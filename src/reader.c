@@ -602,7 +602,8 @@ mq_preader_seek(struct mq_preader *r, int whence, int64_t arg,
 		return seek_time(r, arg, e);
 	case MQ_FROM_END:
 	case MQ_FROM_TAIL:
-		if (mq_partition_bounds(r->pdir, r->limit, &start, &end, e) < 0)
+		if (mq_partition_bounds(r->pdir, r->path, r->limit, &start,
+					&end, e) < 0)
 			return -1;
 		if (whence == MQ_FROM_TAIL)
 			end = end - start > (uint64_t)arg ? end - (uint64_t)arg
@@ -613,8 +614,8 @@ mq_preader_seek(struct mq_preader *r, int whence, int64_t arg,
 }
 
 int
-mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
-		    uint64_t *end, struct mq_err *e)
+mq_partition_bounds(int pdir, const char *where, uint64_t limit,
+		    uint64_t *start, uint64_t *end, struct mq_err *e)
 {
 	uint64_t *bases, base;
 	size_t n;
@@ -639,12 +640,12 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 	fd = mq_openat(pdir, name, O_RDONLY);
 	if (fd < 0) {
 		free(bases);
-		return mq_err_sys(e, "cannot open segment '%s'", name);
+		return mq_err_sys(e, "cannot open '%s/%s'", where, name);
 	}
 	mq_seg_name(name, base, "idx");
 	ifd = mq_openat(pdir, name, O_RDONLY);
 	if (ifd < 0 && errno != ENOENT) {
-		mq_err_sys(e, "cannot open index '%s'", name);
+		mq_err_sys(e, "cannot open '%s/%s'", where, name);
 		goto fail;
 	}
 	if (ifd >= 0) {
@@ -679,10 +680,11 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 		if (c != 0) {
 			mq_seg_name(name, base, "log");
 			if (c < 0)
-				mq_err_sys(e, "cannot read segment '%s'", name);
+				mq_err_sys(e, "cannot read '%s/%s'", where, name);
 			else
-				mq_err_set(e, EBADMSG, "corrupt batch in "
-					   "segment '%s' at byte %llu", name,
+				mq_err_set(e, EBADMSG, "corrupt batch in '%s/%s' "
+					   "at byte %llu: invalid batch before "
+					   "the end of the log", where, name,
 					   (unsigned long long)s.end_pos);
 			goto fail;
 		}
@@ -705,7 +707,7 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 		if (fd < 0 && errno == ENOENT)
 			continue;  /* removed by retention meanwhile */
 		if (fd < 0) {
-			mq_err_sys(e, "cannot open segment '%s'", name);
+			mq_err_sys(e, "cannot open '%s/%s'", where, name);
 			goto fail_bases;
 		}
 		if (mq_pread_full(fd, hdr, sizeof hdr, 0) == sizeof hdr &&
@@ -715,13 +717,14 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 			goto done;
 		}
 		if (fstat(fd, &st) < 0) {
-			mq_err_sys(e, "cannot stat segment '%s'", name);
+			mq_err_sys(e, "cannot stat '%s/%s'", where, name);
 			goto fail;
 		}
 		close(fd);
 		if (st.st_size != 0) {
-			mq_err_set(e, EBADMSG, "corrupt batch in segment '%s' "
-				   "at byte 0: not a batch header", name);
+			mq_err_set(e, EBADMSG, "corrupt batch in '%s/%s' at "
+				   "byte 0: a sealed segment that does not start "
+				   "with a batch", where, name);
 			goto fail_bases;
 		}
 	}
@@ -732,7 +735,7 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 		mq_seg_name(name, base, "log");
 		fd = mq_openat(pdir, name, O_RDONLY);
 		if (fd < 0) {
-			mq_err_sys(e, "cannot open segment '%s'", name);
+			mq_err_sys(e, "cannot open '%s/%s'", where, name);
 			goto fail_bases;
 		}
 		if (mq_pread_full(fd, hdr, sizeof hdr, 0) == sizeof hdr &&
@@ -760,7 +763,8 @@ mq_preader_offset_at(struct mq_preader *r, int64_t ts, uint64_t *off,
 	uint64_t start, end;
 	int rc;
 
-	if (mq_partition_bounds(r->pdir, r->limit, &start, &end, e) < 0 ||
+	if (mq_partition_bounds(r->pdir, r->path, r->limit, &start, &end,
+				e) < 0 ||
 	    mq_preader_seek(r, MQ_FROM_TIME, ts, e) < 0)
 		return -1;
 	rc = mq_preader_next(r, &rec, e);

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,6 +390,18 @@ mq_topic_partition_path(const struct mq_topic *t, uint32_t p)
 }
 
 int
+mq_topic_bounds(struct mq_topic *t, uint32_t p, int pdir, uint64_t *start,
+		uint64_t *end, struct mq_err *e)
+{
+	char where[PATH_MAX];
+
+	snprintf(where, sizeof where, "%s/%s/%u", t->sp->path, t->name, p);
+	return mq_partition_bounds(pdir, where,
+				   (uint64_t)t->cfg.max_message_bytes, start,
+				   end, e);
+}
+
+int
 mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 		  struct mq_err *e)
 {
@@ -421,8 +434,7 @@ mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 		close(lockfd);
 	}
 	/* Last: damage (EBADMSG) leaves everything else filled in. */
-	if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
-				&pi->start, &pi->end, e) < 0)
+	if (mq_topic_bounds(t, p, pdir, &pi->start, &pi->end, e) < 0)
 		goto fail;
 	close(pdir);
 	return 0;

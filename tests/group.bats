@@ -291,12 +291,12 @@ damage_first_header() {
 		damage_first_header "$field"
 		run --separate-stderr -1 mq-consume -g g t
 		assert_output ''
-		[ "$stderr" = "mq-consume: corrupt batch in segment '00000000000000000000.log' at byte 0: not a batch header" ]
+		[ "$stderr" = "mq-consume: corrupt batch in '$MQ_SPOOL/t/0/00000000000000000000.log' at byte 0: a sealed segment that does not start with a batch" ]
 		committed 0 5
 		run --separate-stderr -1 mq-group describe g
-		[[ "$stderr" == *"corrupt batch in segment '00000000000000000000.log'"* ]]
+		[[ "$stderr" == *"corrupt batch in '$MQ_SPOOL/t/0/00000000000000000000.log' at byte 0"* ]]
 		run --separate-stderr -1 mq-topic describe t
-		[ "$stderr" = "mq-topic: 't' partition 0: corrupt batch in segment '00000000000000000000.log' at byte 0: not a batch header (see mq-topic verify)" ]
+		[ "$stderr" = "mq-topic: 't' partition 0: corrupt batch in '$MQ_SPOOL/t/0/00000000000000000000.log' at byte 0: a sealed segment that does not start with a batch (see mq-topic verify)" ]
 		[[ "$output" == *"Partition: 0	Start: -	End: -	Segments: "* ]]
 		cp "$T/seg" "$MQ_SPOOL/t/0/00000000000000000000.log"
 	done
@@ -311,7 +311,7 @@ damage_first_header() {
 	damage_first_header 0
 	run --separate-stderr -1 mq-consume -g g t
 	assert_output ''
-	[ "$stderr" = "mq-consume: corrupt batch in segment '00000000000000000000.log' at byte 0" ]
+	[ "$stderr" = "mq-consume: corrupt batch in '$MQ_SPOOL/t/0/00000000000000000000.log' at byte 0: invalid batch before the end of the log" ]
 	committed 0 5
 }
 

@@ -267,8 +267,9 @@ bounds(struct mq_topic *t, uint64_t *start, uint64_t *end)
 
 	if (pdir < 0)
 		return -1;
-	rc = mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
-				 start, end, &e);
+	rc = mq_partition_bounds(pdir, "p0",
+				 (uint64_t)t->cfg.max_message_bytes, start,
+				 end, &e);
 	close(pdir);
 	return rc;
 }
