@@ -8,6 +8,7 @@
 #define MQ_CLI_H
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "mq.h"
 
@@ -25,6 +26,12 @@ extern const char *cli_usage_stdout;
 void cli_init(const char *argv0);
 /* Sets the lock timeout (see mq_lock_setup) from a duration; exit 2 if bad. */
 void cli_lock_timeout(const char *what, const char *s);
+/*
+ * Diagnostics: "PROG: message" and a newline on stderr, the message with
+ * its control bytes (below 0x20, and DEL) escaped as \n, \t, \r or \xNN,
+ * so names and paths quoted in it can neither split the line nor send
+ * escape sequences to a terminal.
+ */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void cli_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -36,6 +43,9 @@ _Noreturn void cli_usage(const char *fmt, ...)
  * option string starting with ':'), and exits 2.
  */
 _Noreturn void cli_bad_option(int c, char **argv);
+/* A message escaped as cli_warn's, after prefix, on f (say, stdout). */
+void cli_print(FILE *f, const char *prefix, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Exits with the error's message: 2 for EINVAL (bad input), else 1. */
 _Noreturn void cli_fail(const struct mq_err *e);
 /* Prints "PROG (mq) VERSION" and exits 0. */

@@ -84,7 +84,7 @@ static _Noreturn void
 fail(const struct mq_err *e)
 {
 	if (lag_mode) {
-		printf("LAG UNKNOWN - %s\n", e->msg);
+		cli_print(stdout, "LAG UNKNOWN - ", "%s", e->msg);
 		exit(LAG_UNKNOWN);
 	}
 	cli_fail(e);

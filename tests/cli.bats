@@ -360,3 +360,45 @@ bad_names() {
 	run ldd "$MQ_BIN/mq-topic"
 	assert_output --partial libarchive
 }
+
+# one_escaped_line: the last run printed exactly one line on stderr, with
+# no raw ESC byte (control bytes in names are shown escaped).
+one_escaped_line() {
+	[ "${#stderr_lines[@]}" -eq 1 ] ||
+		fail "expected one line on stderr, got: $stderr"
+	[[ $stderr != *$'\e'* ]] || fail "raw ESC on stderr: $stderr"
+}
+
+@test "a newline or an escape in a name is shown escaped, on one line" {
+	mq-topic create t
+	run -2 --separate-stderr mq-consume $'bad\nname'
+	one_escaped_line
+	assert_equal "$stderr" "mq-consume: bad topic name 'bad\\nname': $NAME_RULE (not \".\" or \"..\")"
+	run -2 --separate-stderr mq-topic create $'\e[31mred'
+	one_escaped_line
+	[[ $stderr == "mq-topic: bad topic name '\\x1b[31mred': "* ]]
+	run -2 --separate-stderr mq-produce $'a\tb\e' </dev/null
+	one_escaped_line
+	[[ $stderr == "mq-produce: bad topic name 'a\\tb\\x1b': "* ]]
+	run -2 --separate-stderr mq-group describe $'g\n\e[2J'
+	one_escaped_line
+	[[ $stderr == "mq-group: bad group name 'g\\n\\x1b[2J'"* ]]
+	run -2 --separate-stderr mq-compact $'x\r\x7f'
+	one_escaped_line
+	[[ $stderr == "mq-compact: bad topic name 'x\\r\\x7f': "* ]]
+	# Paths too: a spool and an archive named with control bytes.
+	run -1 --separate-stderr mq-topic -d $'/nonexistent\n\e[31m' describe t
+	one_escaped_line
+	[[ $stderr == *"'/nonexistent\\n\\x1b[31m'"* ]]
+	run -1 --separate-stderr mq-topic import $'no\nsuch\e.tar'
+	one_escaped_line
+	[[ $stderr == *"'no\\nsuch\\x1b.tar'"* ]]
+	run -2 --separate-stderr mq-consume -g $'g\e' t
+	one_escaped_line
+}
+
+@test "mq-group lag reports a name with control bytes on one escaped line" {
+	run -3 --separate-stderr mq-group lag $'g\nx'
+	[ "${#lines[@]}" -eq 1 ] || fail "expected one line, got: $output"
+	[[ $output == "LAG UNKNOWN - "*"'g\\nx'"* ]]
+}
