@@ -52,6 +52,11 @@
 #define LINE_MAX_MANIFEST 80     /* longest partition line, and more */
 #define MANIFEST_MAX (256 + (size_t)MQ_MAX_PARTITIONS * LINE_MAX_MANIFEST)
 #define SNAP_TRIES 20
+/* The longest entry name: TOPIC/groups/GROUP/P, both names of the longest
+ * legal length, P of ten digits; segments' names are shorter. */
+#define ENTRY_MAX (2 * MQ_NAME_MAX + sizeof "/groups//4294967295")
+/* ... and of a segment entry, TOPIC/P/NNNNNNNNNNNNNNNNNNNN.log */
+#define SEG_ENTRY_MAX (MQ_NAME_MAX + sizeof "/4294967295/" + MQ_SEGNAME_MAX)
 
 /* ---- export ---- */
 
@@ -544,7 +549,7 @@ static int
 write_entries(struct export *x, struct mq_archive *a, struct mq_err *e)
 {
 	const char *tn = x->t->name;
-	char entry[400];
+	char entry[ENTRY_MAX];
 	size_t mlen;
 	char *m = manifest(x, &mlen);
 	int rc;
@@ -1202,7 +1207,7 @@ check_records(struct import *im, int fd, uint64_t size, uint64_t *bad_pos,
 static int
 finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 {
-	char pname[16], name[MQ_SEGNAME_MAX], entry[400];
+	char pname[16], name[MQ_SEGNAME_MAX], entry[SEG_ENTRY_MAX];
 	uint64_t *bases = NULL, start = 0, end = 0, prev_end = 0;
 	uint64_t limit = (uint64_t)im->cfg.max_message_bytes;
 	bool have_start = false;

@@ -246,6 +246,7 @@ void mq_spool_close(struct mq_spool *sp);
  */
 int mq_spool_share(struct mq_spool *sp, gid_t gid, struct mq_err *e);
 /* Kafka's rule: [A-Za-z0-9._-], 1 to 249 characters, not "." or "..". */
+#define MQ_NAME_MAX 249
 int mq_topic_name_check(const char *name, struct mq_err *e);
 /* Sorted names of the spool's topics; free with mq_names_free. */
 int mq_spool_topics(struct mq_spool *sp, char ***names, size_t *n,

@@ -157,7 +157,7 @@ mq_topic_name_check(const char *name, struct mq_err *e)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > 249 || strcmp(name, ".") == 0 ||
+	if (n == 0 || n > MQ_NAME_MAX || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0 ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		   "0123456789._-") != n)
