@@ -153,15 +153,9 @@ compact_topic(struct run *r, struct mq_spool *sp, const char *name)
 	}
 	clear_progress(r);
 	if (work && r->archive && !r->o.dry_run) {
-		char stamp[40], aname[300];
-		mq_time_format(mq_now_ms(), stamp, sizeof stamp);
-		/* 2026-11-23T22:36:03.454Z -> 20261123T223603.454Z */
-		size_t k = 0;
-		for (const char *c = stamp; *c; c++)
-			if (*c != '-' && *c != ':')
-				stamp[k++] = *c;
-		stamp[k] = '\0';
-		snprintf(aname, sizeof aname, "%s.%s", name, stamp);
+		char aname[MQ_ARCHIVE_NAME_MAX];
+		mq_compact_archive_name(name, mq_now_ms(), aname,
+					sizeof aname);
 		if (mq_archive_create(&a, r->archive, aname, r->suffix, &e) < 0)
 			goto fail;
 		for (uint32_t p = 0; p < n; p++)
