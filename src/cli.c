@@ -206,27 +206,26 @@ cli_version(void)
 	exit(CLI_OK);
 }
 
-int
-cli_open_spool(struct mq_spool *sp, const char *dir, bool create,
-	       const char *topic)
+const char *
+cli_spool_arg(const char *arg)
+{
+	/* "-d $UNSET_VARIABLE" must not quietly mean the default spool. */
+	if (!*arg)
+		cli_usage("bad value '' for -d: expected a spool directory");
+	return arg;
+}
+
+void
+cli_open_spool(struct mq_spool *sp, const char *dir, bool create)
 {
 	struct mq_err e;
 	char *path = mq_spool_path(dir, &e);
 
 	if (!path)
 		cli_fail(&e);
-	if (mq_spool_open(sp, path, create, &e) < 0) {
-		if (e.code != ENOENT || create)
-			cli_die(CLI_ERROR, "%s", e.msg);
-		/* No spool yet: no topics in it either. */
-		if (topic)
-			cli_die(CLI_ERROR, "topic '%s' does not exist in '%s'",
-				topic, path);
-		free(path);
-		return -1;
-	}
+	if (mq_spool_open(sp, path, create, &e) < 0)
+		cli_die(CLI_ERROR, "%s", e.msg);
 	free(path);
-	return 0;
 }
 
 uint64_t

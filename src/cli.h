@@ -50,14 +50,14 @@ void cli_print(FILE *f, const char *prefix, const char *fmt, ...)
 _Noreturn void cli_fail(const struct mq_err *e);
 /* Prints "PROG (mq) VERSION" and exits 0. */
 _Noreturn void cli_version(void);
+/* The value of -d/--spool: an empty one is a usage error (exit 2). */
+const char *cli_spool_arg(const char *arg);
 /*
  * Opens the spool named by -d, $MQ_SPOOL or the default, creating it if
- * create.  A spool that does not exist yet holds no topics: if topic is
- * given, that one "does not exist" (exit 1), else -1 is returned.  Any
- * other failure exits 1.
+ * create.  A spool directory that does not exist is an error naming it
+ * (exit 1) unless create; an empty directory is a spool without topics.
  */
-int cli_open_spool(struct mq_spool *sp, const char *dir, bool create,
-		   const char *topic);
+void cli_open_spool(struct mq_spool *sp, const char *dir, bool create);
 /* Strict numeric option parsing that dies with a usage error. */
 uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
 

@@ -211,7 +211,7 @@ main(int argc, char **argv)
 	r.suffix = ".tar.gz";
 	while ((c = getopt_long(argc, argv, ":d:vhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
+		case 'd': dir = cli_spool_arg(optarg); break;
 		case OPT_DRY: r.o.dry_run = true; break;
 		case OPT_MEMORY:
 			if (mq_parse_size(optarg, false, &mem, &e) < 0)
@@ -245,9 +245,7 @@ main(int argc, char **argv)
 		r.o.now_ms = mq_now_ms();
 	}
 	r.tty = isatty(2);
-	if (cli_open_spool(&sp, dir, false, optind < argc ? argv[optind]
-							   : NULL) < 0)
-		return CLI_OK;   /* no spool: nothing to do */
+	cli_open_spool(&sp, dir, false);
 	if (optind < argc) {
 		for (int i = optind; i < argc; i++)
 			compact_topic(&r, &sp, argv[i]);

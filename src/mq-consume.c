@@ -388,7 +388,7 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":d:p:o:c:fD:0K:F:g:vhV", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
-		case 'd': dir = optarg; break;
+		case 'd': dir = cli_spool_arg(optarg); break;
 		case 'p':
 			parts[o.nparts++] = (uint32_t)cli_u64("-p", optarg, 0,
 							MQ_MAX_PARTITIONS - 1);
@@ -519,7 +519,7 @@ main(int argc, char **argv)
 
 	r.delim = delim;
 	r.kdelim = kdelim;
-	cli_open_spool(&r.sp, dir, false, argv[optind]);
+	cli_open_spool(&r.sp, dir, false);
 	if (acks) {
 		if (mq_acklog_open(&r.acks, acks, true, &e) < 0)
 			cli_die(CLI_ERROR, "%s", e.msg);

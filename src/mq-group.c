@@ -349,7 +349,7 @@ main(int argc, char **argv)
 		cli_die(CLI_ERROR, "out of memory");
 	while ((c = getopt_long(argc, argv, ":d:p:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o.dir = optarg; break;
+		case 'd': o.dir = cli_spool_arg(optarg); break;
 		case OPT_JSON: o.json = true; break;
 		case OPT_EARLIEST: o.reset.how = MQ_TO_EARLIEST; o.resets++;
 			break;
@@ -442,18 +442,12 @@ main(int argc, char **argv)
 	if (o.reset.nparts)
 		o.reset.parts = o.parts;
 
-	if (cli_open_spool(&sp, o.dir, false,
-			   !strcmp(cmd, "reset") ? args[1] : NULL) < 0) {
-		/* No spool: no groups. */
-		if (!strcmp(cmd, "list")) {
-			free(o.parts);
-			return CLI_OK;
-		}
+	/* Not cli_open_spool: lag reports a missing spool as UNKNOWN. */
+	{
 		char *path = mq_spool_path(o.dir, &e);
-		mq_err_set(&e, ENOENT, "group '%s' does not exist in '%s'",
-			   args[0], path ? path : "?");
+		if (!path || mq_spool_open(&sp, path, false, &e) < 0)
+			fail(&e);
 		free(path);
-		fail(&e);
 	}
 	if (!strcmp(cmd, "list")) {
 		char **names;

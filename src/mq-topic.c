@@ -359,8 +359,7 @@ check_cmd(const char *cmd, char **args, int nargs, struct opts *o)
 	size_t n = (size_t)nargs;
 	int rc;
 
-	if (cli_open_spool(&sp, o->dir, false, nargs ? args[0] : NULL) < 0)
-		return verify(NULL, NULL, 0, o);
+	cli_open_spool(&sp, o->dir, false);
 	if (!strcmp(cmd, "repair")) {
 		rc = repair(&sp, args[0], o);
 	} else {
@@ -398,7 +397,7 @@ init_cmd(const struct opts *o)
 		else
 			cli_usage("no such group '%s'", o->group);
 	}
-	cli_open_spool(&sp, o->dir, true, NULL);
+	cli_open_spool(&sp, o->dir, true);
 	if (o->group && mq_spool_share(&sp, gid, &e) < 0)
 		cli_fail(&e);
 	mq_spool_close(&sp);
@@ -416,13 +415,7 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	size_t n;
 	bool import = strcmp(cmd, "import") == 0;
 
-	if (cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0 || import,
-			   nargs && !o->if_exists ? args[0] : NULL) < 0) {
-		/* No spool yet: nothing to list, describe or delete. */
-		if (o->json)
-			printf("[]\n");
-		return CLI_OK;
-	}
+	cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0 || import);
 	if (strcmp(cmd, "create") == 0) {
 		mq_config_defaults(&cfg);
 		apply(&cfg, o);
@@ -504,7 +497,7 @@ main(int argc, char **argv)
 		cli_die(CLI_ERROR, "out of memory");
 	while ((c = getopt_long(argc, argv, ":d:p:c:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o.dir = optarg; break;
+		case 'd': o.dir = cli_spool_arg(optarg); break;
 		case 'p': o.partitions = optarg; break;
 		case 'c': o.configs[o.nconfigs++] = optarg; break;
 		case OPT_IF_NOT_EXISTS: o.if_not_exists = true; break;

@@ -233,9 +233,10 @@ struct mq_spool {
 char *mq_spool_path(const char *dir, struct mq_err *e);
 /*
  * Opens the spool.  With create, makes the directory (not its parents) and
- * its +format marker if they are missing; without, a missing spool is
- * ENOENT.  A non-empty directory without a marker, or with a marker of
- * another format, is refused.
+ * its +format marker if they are missing; without, a directory that does
+ * not exist is ENOENT, and an empty one is an empty spool (not marked).
+ * A non-empty directory without a marker, or with a marker of another
+ * format, is refused.
  */
 int mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 		  struct mq_err *e);

@@ -595,15 +595,21 @@ a/0: did delete 1 segment: 60 messages, [0-9]+ bytes$"
 	run -0 mq-compact --memory 1KiB
 }
 
-@test "without a spool mq-compact does nothing and exits 0 silently" {
+@test "a spool that does not exist makes mq-compact fail naming it, so a mistyped MQ_SPOOL is noticed" {
+	run -1 --separate-stderr mq-compact -v
+	assert_output ""
+	assert_equal "$stderr" "mq-compact: spool '$MQ_SPOOL' does not exist (mq-topic create makes it)"
+	[ ! -e "$MQ_SPOOL" ]
+	run -1 --separate-stderr mq-compact t
+	assert_equal "$stderr" "mq-compact: spool '$MQ_SPOOL' does not exist (mq-topic create makes it)"
+	[ ! -e "$MQ_SPOOL" ]
+	# An empty spool has nothing to do; a topic named is missing.
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-compact -v
 	assert_output ""
-	[ -z "$stderr" ]
-	[ ! -e "$MQ_SPOOL" ]
-	# A topic named is missing, though.
+	assert_equal "$stderr" ""
 	run -1 --separate-stderr mq-compact t
 	assert_equal "$stderr" "mq-compact: topic 't' does not exist in '$MQ_SPOOL'"
-	[ ! -e "$MQ_SPOOL" ]
 }
 
 # --- consumer groups ---------------------------------------------------

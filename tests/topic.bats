@@ -44,6 +44,7 @@ configs_of() {
 }
 
 @test "list on an empty spool prints nothing and succeeds" {
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-topic list
 	assert_output ''
 	assert_equal "$stderr" ''
@@ -128,6 +129,7 @@ configs_of() {
 }
 
 @test "delete of a missing topic fails" {
+	mkdir "$MQ_SPOOL"
 	run -1 --separate-stderr mq-topic delete nope
 	assert_output ''
 	[[ $stderr == "mq-topic: topic 'nope' does not exist"* ]] ||
@@ -135,6 +137,7 @@ configs_of() {
 }
 
 @test "delete --if-exists succeeds on a missing topic" {
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-topic delete nope --if-exists
 	assert_equal "$stderr" ''
 	run -0 mq-topic create t
@@ -297,6 +300,7 @@ configs_of() {
 }
 
 @test "describe without topics on an empty spool prints nothing" {
+	mkdir "$MQ_SPOOL"
 	run -0 mq-topic describe
 	assert_output ''
 	run -0 describe_json
@@ -441,6 +445,7 @@ configs_of() {
 }
 
 @test "alter of a missing topic fails" {
+	mkdir "$MQ_SPOOL"
 	run -1 --separate-stderr mq-topic alter nope -p 2
 	[[ $stderr == "mq-topic: topic 'nope' does not exist"* ]] ||
 		fail "stderr: $stderr"
