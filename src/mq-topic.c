@@ -31,7 +31,8 @@ static const char usage_text[] =
 "       mq-topic --help | --version\n"
 "\n"
 "  -d, --spool DIR       the spool (default $MQ_SPOOL, else ~/.mq)\n"
-"  -p, --partitions N    number of partitions (alter: grow to N);\n"
+"  -p, --partitions N    number of partitions (alter: grow to N), the same\n"
+"                        as -c partitions=N (both given: they must agree);\n"
 "                        verify, repair: partition N only\n"
 "  -c, --config KEY=VALUE  set a topic config key (repeatable): partitions,\n"
 "                        segment.bytes, segment.ms, retention.ms,\n"
@@ -79,18 +80,30 @@ struct opts {
 	bool if_not_exists, if_exists, json;
 };
 
-/* Applies -c and -p to cfg; a bad key or value is a usage error. */
+/*
+ * Applies -c and -p to cfg; a bad key or value is a usage error, and so
+ * is -p N beside a -c partitions=M that says otherwise.
+ */
 static void
 apply(struct mq_config *cfg, const struct opts *o)
 {
 	struct mq_err e;
+	const char *pc = NULL;   /* the last -c partitions=... */
+	int64_t from_c = 0;
 
-	for (size_t i = 0; i < o->nconfigs; i++)
+	for (size_t i = 0; i < o->nconfigs; i++) {
 		if (mq_config_set_kv(cfg, o->configs[i], &e) < 0)
 			cli_usage("%s", e.msg);
+		if (strncmp(o->configs[i], "partitions=", 11) == 0) {
+			pc = o->configs[i];
+			from_c = cfg->partitions;
+		}
+	}
 	if (o->partitions && mq_config_set(cfg, "partitions", o->partitions,
 					   &e) < 0)
 		cli_usage("%s", e.msg);
+	if (o->partitions && pc && cfg->partitions != from_c)
+		cli_usage("-p %s contradicts -c %s", o->partitions, pc);
 }
 
 static bool

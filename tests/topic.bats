@@ -248,13 +248,23 @@ configs_of() {
 	assert_not_exist "$MQ_SPOOL/t/5"
 }
 
-@test "-p wins over -c partitions in either order" {
-	run -0 mq-topic create a -c partitions=2 -p 4
-	run -0 mq-topic create b -p 4 -c partitions=2
-	for t in a b; do
-		run -0 mq-topic describe "$t"
-		assert_line -n 0 --partial "$(printf 'Topic: %s\tPartitionCount: 4\tConfigs: partitions=4,' "$t")"
-		assert_dir_exist "$MQ_SPOOL/$t/3"
+@test "-p and -c partitions that disagree are a usage error naming both, in either order" {
+	run -2 --separate-stderr mq-topic create a -c partitions=2 -p 4
+	assert_equal "$stderr" "mq-topic: -p 4 contradicts -c partitions=2"
+	run -2 --separate-stderr mq-topic create b -p 3 -c partitions=2
+	assert_equal "$stderr" "mq-topic: -p 3 contradicts -c partitions=2"
+	assert_not_exist "$MQ_SPOOL/a"
+	assert_not_exist "$MQ_SPOOL/b"
+	mq-topic create c -p 2
+	run -2 --separate-stderr mq-topic alter c -p 4 -c partitions=3
+	assert_equal "$stderr" "mq-topic: -p 4 contradicts -c partitions=3"
+	assert_not_exist "$MQ_SPOOL/c/2"
+	# Saying the same twice is fine.
+	run -0 mq-topic create d -p 4 -c partitions=4
+	run -0 mq-topic alter c -c partitions=0005 -p 5
+	for t in c:5 d:4; do
+		run -0 mq-topic describe "${t%:*}"
+		assert_line -n 0 --partial "$(printf 'Topic: %s\tPartitionCount: %s\tConfigs: partitions=%s,' "${t%:*}" "${t#*:}" "${t#*:}")"
 	done
 }
 
