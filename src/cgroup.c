@@ -79,7 +79,8 @@ mq_cgroup_position(struct mq_consumer *c, struct mq_ctopic *ct,
 	    mq_group_read(ct->gdir, ct->gpath, cp->partition, &pos, e) < 0)
 		return -1;
 	cp->committed = pos;
-	if (mq_partition_bounds(cp->r.pdir, cp->r.limit, &start, &end, e) < 0)
+	if (mq_partition_bounds(cp->r.pdir, cp->r.path, cp->r.limit, &start,
+				&end, e) < 0)
 		return -1;
 	if (!pos.exists) {
 		/* Where -o says, as an exact offset: it is committed even if
@@ -165,7 +166,7 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 		mq_err_sys(e, "out of memory");
 		goto out;
 	}
-	lock = mq_group_lock(ct->gdir, ct->t.name, c->o.group, e);
+	lock = mq_group_lock(ct->gdir, ct->gpath, ct->t.name, c->o.group, e);
 	if (lock < 0)
 		goto out;
 	for (size_t i = 0; i < c->nparts; i++) {
@@ -412,7 +413,8 @@ mq_cgroup_open(struct mq_consumer *c, struct mq_err *e)
 			if (!c->o.no_commit || e->code != ENOENT)
 				return -1;
 		} else if (!c->o.no_commit) {
-			if (mq_member_join(&ct->member, ct->gdir, e) < 0)
+			if (mq_member_join(&ct->member, ct->gdir, ct->gpath,
+					   e) < 0)
 				return -1;
 			ct->joined = true;
 		}

@@ -825,9 +825,9 @@ mq_compact_prepare(struct mq_topic *t, uint32_t p,
 		}
 		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
 	}
-	if (!o->dry_run && mq_compact_recover(pl->pdir, e) < 0)
+	if (!o->dry_run && mq_compact_recover(pl->pdir, pl->path, e) < 0)
 		goto fail;
-	if (mq_seg_list(pl->pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(pl->pdir, pl->path, &bases, &n, e) < 0)
 		goto fail;
 	pl->segs = calloc(n ? n : 1, sizeof *pl->segs);
 	if (!pl->segs) {

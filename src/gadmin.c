@@ -56,6 +56,7 @@ mq_group_state(struct mq_topic *t, const char *group, struct mq_gpart **rows,
 	}
 	for (uint32_t p = 0; p < np; p++) {
 		struct mq_gpart *g = &v[p];
+		char *ppath;
 		int pdir;
 		g->partition = p;
 		if (mq_group_read(gdir, path, p, &g->committed, e) < 0)
@@ -63,11 +64,17 @@ mq_group_state(struct mq_topic *t, const char *group, struct mq_gpart **rows,
 		pdir = mq_topic_partition_dir(t, p, e);
 		if (pdir < 0)
 			goto fail;
-		if (mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
-					&g->start, &g->end, e) < 0) {
+		ppath = mq_topic_partition_path(t, p);
+		if (!ppath || mq_partition_bounds(pdir, ppath,
+				(uint64_t)t->cfg.max_message_bytes, &g->start,
+				&g->end, e) < 0) {
+			if (!ppath)
+				mq_err_sys(e, "out of memory");
+			free(ppath);
 			close(pdir);
 			goto fail;
 		}
+		free(ppath);
 		close(pdir);
 		/* Without a usable commit, everything stored is pending. */
 		if (g->committed.exists && g->committed.offset >= g->start &&
@@ -221,12 +228,16 @@ mq_group_delete(struct mq_spool *sp, const char *group, struct mq_err *e)
 		}
 		gdir = mq_group_dir(&t, group, false, e);
 		if (gdir >= 0) {
-			locks[i] = mq_group_lock(gdir, t.name, group, e);
+			char *path = where(&t, group);
+			locks[i] = path ? mq_group_lock(gdir, path, t.name,
+							group, e)
+				       : mq_err_sys(e, "out of memory");
 			if (locks[i] < 0)
 				rc = -1;
 			else if (mq_group_members(gdir, &live) < 0)
-				rc = mq_err_sys(e, "cannot list the members of "
-						"group '%s'", group);
+				rc = mq_err_sys(e, "cannot list '%s/members'",
+						path);
+			free(path);
 			close(gdir);
 		}
 		if (rc == 0 && live)
@@ -326,11 +337,13 @@ mq_group_reset(struct mq_topic *t, const char *group,
 		if (gdir < 0)
 			goto out;
 	}
-	if (gdir >= 0 && (lock = mq_group_lock(gdir, t->name, group, e)) < 0)
+	if (gdir >= 0 &&
+	    (lock = mq_group_lock(gdir, path, t->name, group, e)) < 0)
 		goto out;
 	for (uint32_t p = 0; p < np; p++) {
 		struct mq_reset_row *row = &v[k];
 		uint64_t start, end, to = 0;
+		char *ppath;
 		int pdir;
 		if (!wanted(how, p))
 			continue;
@@ -341,9 +354,12 @@ mq_group_reset(struct mq_topic *t, const char *group,
 		pdir = mq_topic_partition_dir(t, p, e);
 		if (pdir < 0)
 			goto out;
-		rc = mq_partition_bounds(pdir,
+		ppath = mq_topic_partition_path(t, p);
+		rc = !ppath ? mq_err_sys(e, "out of memory") :
+		     mq_partition_bounds(pdir, ppath,
 					 (uint64_t)t->cfg.max_message_bytes,
 					 &start, &end, e);
+		free(ppath);
 		close(pdir);
 		if (rc < 0)
 			goto out;

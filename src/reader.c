@@ -123,7 +123,7 @@ newer_segment(struct mq_preader *r, uint64_t *next, struct mq_err *e)
 	if (r->lockfd >= 0 && mq_head_read(r->lockfd, &h) == 0 &&
 	    h.seg_base == r->seg_base)
 		return 0;
-	if (mq_seg_list(r->pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(r->pdir, r->path, &bases, &n, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (bases[i] > r->seg_base) {
@@ -389,7 +389,7 @@ static int
 segments(struct mq_preader *r, uint64_t **bases, size_t *n,
 	 struct mq_err *e)
 {
-	if (mq_seg_list(r->pdir, bases, n, e) < 0)
+	if (mq_seg_list(r->pdir, r->path, bases, n, e) < 0)
 		return -1;
 	if (*n == 0) {
 		free(*bases);
@@ -601,7 +601,8 @@ mq_preader_seek(struct mq_preader *r, int whence, int64_t arg,
 		return seek_time(r, arg, e);
 	case MQ_FROM_END:
 	case MQ_FROM_TAIL:
-		if (mq_partition_bounds(r->pdir, r->limit, &start, &end, e) < 0)
+		if (mq_partition_bounds(r->pdir, r->path, r->limit, &start,
+					&end, e) < 0)
 			return -1;
 		if (whence == MQ_FROM_TAIL)
 			end = end - start > (uint64_t)arg ? end - (uint64_t)arg
@@ -612,8 +613,8 @@ mq_preader_seek(struct mq_preader *r, int whence, int64_t arg,
 }
 
 int
-mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
-		    uint64_t *end, struct mq_err *e)
+mq_partition_bounds(int pdir, const char *where, uint64_t limit,
+		    uint64_t *start, uint64_t *end, struct mq_err *e)
 {
 	uint64_t *bases, base;
 	size_t n;
@@ -625,7 +626,7 @@ mq_partition_bounds(int pdir, uint64_t limit, uint64_t *start,
 	struct mq_scan s;
 	bool found = false;
 
-	if (mq_seg_list(pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(pdir, where, &bases, &n, e) < 0)
 		return -1;
 	if (n == 0) {
 		free(bases);
@@ -709,7 +710,8 @@ mq_preader_offset_at(struct mq_preader *r, int64_t ts, uint64_t *off,
 	uint64_t start, end;
 	int rc;
 
-	if (mq_partition_bounds(r->pdir, r->limit, &start, &end, e) < 0 ||
+	if (mq_partition_bounds(r->pdir, r->path, r->limit, &start, &end,
+				e) < 0 ||
 	    mq_preader_seek(r, MQ_FROM_TIME, ts, e) < 0)
 		return -1;
 	rc = mq_preader_next(r, &rec, e);

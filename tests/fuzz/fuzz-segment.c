@@ -284,7 +284,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mq_preader_close(&r);
 
 	/* What describe and retention look at. */
-	if (mq_partition_bounds(pdir, limit, &start, &end, &e) < 0)
+	if (mq_partition_bounds(pdir, "fuzz", limit, &start, &end, &e) < 0)
 		FUZZ_CHECK(e.code && e.msg[0]);
 	FUZZ_CHECK(mq_seg_max_ts(pdir, 0, limit, &max_ts, &e) == 0);
 	if (base1)

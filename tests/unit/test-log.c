@@ -251,7 +251,7 @@ nsegs(struct mq_topic *t)
 
 	if (pdir < 0)
 		return 0;
-	if (mq_seg_list(pdir, &bases, &n, &e) < 0)
+	if (mq_seg_list(pdir, "test", &bases, &n, &e) < 0)
 		n = 0;
 	free(bases);
 	close(pdir);
@@ -266,7 +266,8 @@ bounds(struct mq_topic *t, uint64_t *start, uint64_t *end)
 
 	if (pdir < 0)
 		return -1;
-	rc = mq_partition_bounds(pdir, (uint64_t)t->cfg.max_message_bytes,
+	rc = mq_partition_bounds(pdir, "test",
+				 (uint64_t)t->cfg.max_message_bytes,
 				 start, end, &e);
 	close(pdir);
 	return rc;
@@ -473,7 +474,7 @@ test_roll(void)
 	mq_preader_close(&live);
 
 	pdir = mq_topic_partition_dir(&t, 0, &e);
-	rc = mq_seg_list(pdir, &bases, &n, &e);
+	rc = mq_seg_list(pdir, "test", &bases, &n, &e);
 	ok(rc == 0 && n >= 5,
 	   "a small segment.bytes rolls the log into %zu segments "
 	   "(batches of %zu bytes)", n, blen);
