@@ -56,8 +56,9 @@
 /* The longest entry name: TOPIC/groups/GROUP/P, both names of the longest
  * legal length, P of ten digits; segments' names are shorter. */
 #define ENTRY_MAX (2 * MQ_NAME_MAX + sizeof "/groups//4294967295")
-/* ... and of a segment entry, TOPIC/P/NNNNNNNNNNNNNNNNNNNN.log */
-#define SEG_ENTRY_MAX (MQ_NAME_MAX + sizeof "/4294967295/" + MQ_SEGNAME_MAX)
+/* ... and of a segment entry, TOPIC/P/NNNNNNNNNNNNNNNNNNNN.log, for a
+ * topic name held in 256 bytes */
+#define SEG_ENTRY_MAX (256 + sizeof "/4294967295/" + MQ_SEGNAME_MAX)
 
 /* ---- export ---- */
 
