@@ -20,6 +20,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,13 @@ mq_archive_create(struct mq_archive **a, const char *dir, const char *name,
 		snprintf(ma->path, n, "%s/%s%s", dir, name, suffix);
 	snprintf(ma->final, n, "%s%s", name, suffix);
 	snprintf(ma->tmp, n + 32, "%s.tmp.%ld", ma->final, (long)getpid());
+	/* Said plainly rather than as "File name too long" from open. */
+	if (strlen(ma->tmp) > NAME_MAX) {
+		mq_err_set(e, ENAMETOOLONG, "cannot create archive '%s': its "
+			   "name with '.tmp.%ld' passes %d bytes", ma->path,
+			   (long)getpid(), NAME_MAX);
+		goto fail;
+	}
 	ma->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ma->dirfd < 0) {
 		mq_err_sys(e, "cannot create archive '%s'", ma->path);

@@ -60,7 +60,7 @@ mq_batch_hdr_decode(const unsigned char *p, uint64_t limit,
 	     (uint64_t)h->count != (uint64_t)h->last_delta + 1) ||
 	    p[54] || p[55] || h->count > (uint64_t)h->last_delta + 1 ||
 	    h->count > h->raw_len ||
-	    h->base_offset > UINT64_MAX - h->last_delta ||
+	    h->base_offset >= MQ_OFFSET_MAX - h->last_delta ||
 	    (h->codec == MQ_CODEC_NONE &&
 	     h->raw_len != h->length - MQ_BATCH_HDR))
 		return -1;

@@ -168,7 +168,7 @@ commit_topic(struct mq_consumer *c, struct mq_ctopic *ct,
 		mq_err_sys(e, "out of memory");
 		goto out;
 	}
-	lock = mq_group_lock(ct->gdir, ct->t.name, c->o.group, e);
+	lock = mq_group_lock(ct->gdir, ct->gpath, ct->t.name, c->o.group, e);
 	if (lock < 0)
 		goto out;
 	for (size_t i = 0; i < c->nparts; i++) {
@@ -439,7 +439,8 @@ mq_cgroup_open(struct mq_consumer *c, struct mq_err *e)
 			if (!c->o.no_commit || e->code != ENOENT)
 				return -1;
 		} else if (!c->o.no_commit) {
-			if (mq_member_join(&ct->member, ct->gdir, e) < 0)
+			if (mq_member_join(&ct->member, ct->gdir, ct->gpath,
+					   e) < 0)
 				return -1;
 			ct->joined = true;
 		}

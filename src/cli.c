@@ -73,13 +73,70 @@ cli_init(const char *argv0)
 	}
 }
 
+/*
+ * Copies s into out (cap bytes, at least 5) with every control byte (below
+ * 0x20, and DEL) written as \n, \t, \r or \xNN, cutting it short rather
+ * than overflowing.  Messages quote what users and file systems supply
+ * (names, paths, file contents): a newline in a name must not split a
+ * diagnostic over two lines, nor an escape sequence reach the terminal.
+ * Every message goes through here, and none needs a raw control byte.
+ */
 static void
-vwarn(const char *fmt, va_list ap)
+escape(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *s && n + 5 <= cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c != 0x7f) {
+			out[n++] = (char)c;
+			continue;
+		}
+		out[n++] = '\\';
+		switch (c) {
+		case '\n': out[n++] = 'n'; break;
+		case '\t': out[n++] = 't'; break;
+		case '\r': out[n++] = 'r'; break;
+		default:
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		}
+	}
+	out[n] = '\0';
+}
+
+/* The message of fmt, escaped, in out (4 bytes for each byte of it). */
+static void
+format_msg(char *out, size_t cap, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
 	vsnprintf(buf, sizeof buf, fmt, ap);
-	fprintf(stderr, "%s: %s\n", cli_prog, buf);
+	escape(buf, out, cap);
+}
+
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	char prog[256], msg[4096];
+
+	escape(cli_prog, prog, sizeof prog);
+	format_msg(msg, sizeof msg, fmt, ap);
+	fprintf(stderr, "%s: %s\n", prog, msg);
+}
+
+void
+cli_print(FILE *f, const char *prefix, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_msg(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(f, "%s%s\n", prefix, msg);
 }
 
 void
@@ -112,11 +169,11 @@ cli_usage(const char *fmt, ...)
 	vwarn(fmt, ap);
 	va_end(ap);
 	if (cli_usage_stdout) {
-		char buf[1024];
+		char msg[4096];
 		va_start(ap, fmt);
-		vsnprintf(buf, sizeof buf, fmt, ap);
+		format_msg(msg, sizeof msg, fmt, ap);
 		va_end(ap);
-		printf("%s%s\n", cli_usage_stdout, buf);
+		cli_print(stdout, cli_usage_stdout, "%s", msg);
 	}
 	exit(cli_usage_status);
 }
@@ -149,27 +206,26 @@ cli_version(void)
 	exit(CLI_OK);
 }
 
-int
-cli_open_spool(struct mq_spool *sp, const char *dir, bool create,
-	       const char *topic)
+const char *
+cli_spool_arg(const char *arg)
+{
+	/* "-d $UNSET_VARIABLE" must not quietly mean the default spool. */
+	if (!*arg)
+		cli_usage("bad value '' for -d: expected a spool directory");
+	return arg;
+}
+
+void
+cli_open_spool(struct mq_spool *sp, const char *dir, bool create)
 {
 	struct mq_err e;
 	char *path = mq_spool_path(dir, &e);
 
 	if (!path)
 		cli_fail(&e);
-	if (mq_spool_open(sp, path, create, &e) < 0) {
-		if (e.code != ENOENT || create)
-			cli_die(CLI_ERROR, "%s", e.msg);
-		/* No spool yet: no topics in it either. */
-		if (topic)
-			cli_die(CLI_ERROR, "topic '%s' does not exist in '%s'",
-				topic, path);
-		free(path);
-		return -1;
-	}
+	if (mq_spool_open(sp, path, create, &e) < 0)
+		cli_die(CLI_ERROR, "%s", e.msg);
 	free(path);
-	return 0;
 }
 
 uint64_t

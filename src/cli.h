@@ -8,6 +8,7 @@
 #define MQ_CLI_H
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "mq.h"
 
@@ -25,6 +26,12 @@ extern const char *cli_usage_stdout;
 void cli_init(const char *argv0);
 /* Sets the lock timeout (see mq_lock_setup) from a duration; exit 2 if bad. */
 void cli_lock_timeout(const char *what, const char *s);
+/*
+ * Diagnostics: "PROG: message" and a newline on stderr, the message with
+ * its control bytes (below 0x20, and DEL) escaped as \n, \t, \r or \xNN,
+ * so names and paths quoted in it can neither split the line nor send
+ * escape sequences to a terminal.
+ */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void cli_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -36,18 +43,21 @@ _Noreturn void cli_usage(const char *fmt, ...)
  * option string starting with ':'), and exits 2.
  */
 _Noreturn void cli_bad_option(int c, char **argv);
+/* A message escaped as cli_warn's, after prefix, on f (say, stdout). */
+void cli_print(FILE *f, const char *prefix, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Exits with the error's message: 2 for EINVAL (bad input), else 1. */
 _Noreturn void cli_fail(const struct mq_err *e);
 /* Prints "PROG (mq) VERSION" and exits 0. */
 _Noreturn void cli_version(void);
+/* The value of -d/--spool: an empty one is a usage error (exit 2). */
+const char *cli_spool_arg(const char *arg);
 /*
  * Opens the spool named by -d, $MQ_SPOOL or the default, creating it if
- * create.  A spool that does not exist yet holds no topics: if topic is
- * given, that one "does not exist" (exit 1), else -1 is returned.  Any
- * other failure exits 1.
+ * create.  A spool directory that does not exist is an error naming it
+ * (exit 1) unless create; an empty directory is a spool without topics.
  */
-int cli_open_spool(struct mq_spool *sp, const char *dir, bool create,
-		   const char *topic);
+void cli_open_spool(struct mq_spool *sp, const char *dir, bool create);
 /* Strict numeric option parsing that dies with a usage error. */
 uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
 

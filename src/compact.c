@@ -851,9 +851,9 @@ mq_compact_prepare(struct mq_topic *t, uint32_t p,
 		}
 		nanosleep(&(struct timespec){0, 10 * 1000000L}, NULL);
 	}
-	if (!o->dry_run && mq_compact_recover(pl->pdir, e) < 0)
+	if (!o->dry_run && mq_compact_recover(pl->pdir, pl->path, e) < 0)
 		goto fail;
-	if (mq_seg_list(pl->pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(pl->pdir, pl->path, &bases, &n, e) < 0)
 		goto fail;
 	pl->segs = calloc(n ? n : 1, sizeof *pl->segs);
 	if (!pl->segs) {
@@ -951,6 +951,37 @@ mq_compact_has_work(const struct mq_cplan *pl)
 		if (pl->segs[i].del || pl->segs[i].changed)
 			return true;
 	return false;
+}
+
+/*
+ * TOPIC.STAMP, or for a topic name over ARC_TOPIC_MAX characters its first
+ * ARC_TOPIC_KEEP, '~' and 16 hex digits of the XXH3-64 of the whole name:
+ * '~' is outside the topic alphabet, so a shortened name never equals
+ * another topic's whole one.  With ".tmp." and ten digits of a process id
+ * and the longest suffix (.tar.zst) the file name stays within 255 bytes
+ * (NAME_MAX): 200 + 21 + 8 + 15 = 244.
+ */
+#define ARC_TOPIC_MAX 200
+#define ARC_TOPIC_KEEP (ARC_TOPIC_MAX - 17)
+
+void
+mq_compact_archive_name(const char *topic, int64_t ms, char *buf,
+			size_t cap)
+{
+	char stamp[40], *d = stamp;
+	size_t n = strlen(topic);
+
+	mq_time_format(ms, stamp, sizeof stamp);
+	/* 2026-11-23T22:36:03.454Z -> 20261123T223603.454Z */
+	for (const char *c = stamp; *c; c++)
+		if (*c != '-' && *c != ':')
+			*d++ = *c;
+	*d = '\0';
+	if (n <= ARC_TOPIC_MAX)
+		snprintf(buf, cap, "%s.%s", topic, stamp);
+	else
+		snprintf(buf, cap, "%.*s~%016llx.%s", ARC_TOPIC_KEEP, topic,
+			 (unsigned long long)XXH3_64bits(topic, n), stamp);
 }
 
 int

@@ -201,27 +201,49 @@ mq_config_get(const struct mq_config *c, size_t i, char *buf, size_t n)
 	return k->name;
 }
 
+/*
+ * Every byte is read: a NUL must not end the text early (the keys after it
+ * would silently take their defaults, partitions=1 hiding partitions), and
+ * a key may appear once (a second one would win, bypassing the rules
+ * alter enforces between an old value and a new one).
+ */
 int
-mq_config_parse(struct mq_config *c, const char *text, struct mq_err *e)
+mq_config_parse(struct mq_config *c, const char *text, size_t len,
+		struct mq_err *e)
 {
-	const char *p = text;
-	int line = 0;
+	const char *p = text, *end = text + len;
+	int line = 0, first[NKEYS] = {0};
 
 	mq_config_defaults(c);
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *eq;
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		char buf[256];
 
 		line++;
 		if (n >= sizeof buf)
 			return mq_err_set(e, EBADMSG, "config line %d is too "
 					  "long", line);
+		if (memchr(p, '\0', n))
+			return mq_err_set(e, EBADMSG, "config line %d holds a "
+					  "NUL byte", line);
 		memcpy(buf, p, n);
 		buf[n] = '\0';
 		p += n + (nl ? 1 : 0);
 		if (buf[0] == '\0' || buf[0] == '#')
 			continue;
+		eq = strchr(buf, '=');
+		for (size_t i = 0; eq && i < NKEYS; i++) {
+			if (strlen(keys[i].name) != (size_t)(eq - buf) ||
+			    strncmp(keys[i].name, buf, (size_t)(eq - buf)))
+				continue;
+			if (first[i])
+				return mq_err_set(e, EBADMSG, "config line %d: "
+						  "%s is set again (first on "
+						  "line %d)", line,
+						  keys[i].name, first[i]);
+			first[i] = line;
+		}
 		if (mq_config_set_kv(c, buf, e) < 0) {
 			char msg[MQ_ERR_MAX];
 			snprintf(msg, sizeof msg, "%s", e->msg);

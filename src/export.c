@@ -35,6 +35,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,12 @@
 #define LINE_MAX_MANIFEST 80     /* longest partition line, and more */
 #define MANIFEST_MAX (256 + (size_t)MQ_MAX_PARTITIONS * LINE_MAX_MANIFEST)
 #define SNAP_TRIES 20
+/* The longest entry name: TOPIC/groups/GROUP/P, both names of the longest
+ * legal length, P of ten digits; segments' names are shorter. */
+#define ENTRY_MAX (2 * MQ_NAME_MAX + sizeof "/groups//4294967295")
+/* ... and of a segment entry, TOPIC/P/NNNNNNNNNNNNNNNNNNNN.log, for a
+ * topic name held in 256 bytes */
+#define SEG_ENTRY_MAX (256 + sizeof "/4294967295/" + MQ_SEGNAME_MAX)
 
 /* ---- export ---- */
 
@@ -256,11 +263,8 @@ snap_take(struct export *x, int pdir, int lockfd, const char *ppath,
 	bool have_head = mq_head_read(lockfd, &h) == 0;
 	char name[MQ_SEGNAME_MAX];
 
-	if (mq_seg_list(pdir, &bases, &n, e) < 0) {
-		char msg[MQ_ERR_MAX];
-		memcpy(msg, e->msg, sizeof msg);
-		return mq_err_set(e, e->code, "'%s': %s", ppath, msg);
-	}
+	if (mq_seg_list(pdir, ppath, &bases, &n, e) < 0)
+		return -1;
 	if (n == 0) {
 		/* The next writer starts a segment at the head's offset. */
 		free(bases);
@@ -544,7 +548,7 @@ static int
 write_entries(struct export *x, struct mq_archive *a, struct mq_err *e)
 {
 	const char *tn = x->t->name;
-	char entry[400];
+	char entry[ENTRY_MAX];
 	size_t mlen;
 	char *m = manifest(x, &mlen);
 	int rc;
@@ -663,7 +667,7 @@ mq_topic_export(struct mq_topic *t, int fd, const char *path,
 	 * those of the bytes exported (alter may replace it meanwhile). */
 	if (mq_file_read(t->fd, "config", CONFIG_MAX, &x.config, &x.config_len,
 			 e) < 0 ||
-	    mq_config_parse(&x.cfg, x.config, e) < 0) {
+	    mq_config_parse(&x.cfg, x.config, x.config_len, e) < 0) {
 		char msg[MQ_ERR_MAX];
 		memcpy(msg, e->msg, sizeof msg);
 		mq_err_set(e, e->code == ENOENT ? EBADMSG : e->code == EINVAL ?
@@ -879,9 +883,9 @@ parse_manifest(struct import *im, char *text, struct mq_err *e)
 			    strcmp(w[0], "partition") ||
 			    mq_parse_u64(w[1], i, i, &v) < 0 ||
 			    strcmp(w[2], "start") ||
-			    mq_parse_u64(w[3], 0, UINT64_MAX, &s) < 0 ||
+			    mq_parse_u64(w[3], 0, MQ_OFFSET_MAX, &s) < 0 ||
 			    strcmp(w[4], "end") ||
-			    mq_parse_u64(w[5], s, UINT64_MAX, &t) < 0)
+			    mq_parse_u64(w[5], s, MQ_OFFSET_MAX, &t) < 0)
 				goto badline;
 			im->mstart[i] = s;
 			im->mend[i] = t;
@@ -967,7 +971,7 @@ take_segment(struct import *im, const char *rel, struct archive_entry *en,
 		return bad(im, e, "unexpected entry '%.300s'", path);
 	memcpy(seg, rel, 20);
 	seg[20] = '\0';
-	if (mq_parse_u64(seg, 0, UINT64_MAX, &base) < 0)
+	if (mq_parse_u64(seg, 0, MQ_OFFSET_MAX - 1, &base) < 0)
 		return bad(im, e, "unexpected entry '%.300s'", path);
 	if (strcmp(rel + 21, "log") == 0)
 		unit = 1;
@@ -1055,7 +1059,7 @@ take_config(struct import *im, struct archive_entry *en, const char *path,
 	if (read_small(im, archive_entry_size(en), CONFIG_MAX, path, &text,
 		       e) < 0)
 		return -1;
-	if (mq_config_parse(&im->cfg, text, e) < 0) {
+	if (mq_config_parse(&im->cfg, text, strlen(text), e) < 0) {
 		char msg[MQ_ERR_MAX];
 		snprintf(msg, sizeof msg, "entry '%.190s': %.300s", path,
 			 e->msg);
@@ -1202,7 +1206,8 @@ check_records(struct import *im, int fd, uint64_t size, uint64_t *bad_pos,
 static int
 finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 {
-	char pname[16], name[MQ_SEGNAME_MAX], entry[400];
+	char pname[16], name[MQ_SEGNAME_MAX], entry[SEG_ENTRY_MAX];
+	char where[PATH_MAX];
 	uint64_t *bases = NULL, start = 0, end = 0, prev_end = 0;
 	uint64_t limit = (uint64_t)im->cfg.max_message_bytes;
 	bool have_start = false;
@@ -1247,10 +1252,16 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 		}
 	}
 	closedir(d);
-	if (mq_seg_list(pdir, &bases, &n, e) < 0)
+	snprintf(where, sizeof where, "%s/%s/%u", im->sp->path, im->tmp, p);
+	if (mq_seg_list(pdir, where, &bases, &n, e) < 0)
 		goto fail;
 	if (n == 0) {
 		/* Like a new topic's, at the offset the next message gets. */
+		if (im->mend[p] >= MQ_OFFSET_MAX) {
+			bad(im, e, "%s", "a partition without segments ends at "
+			    "the last offset");
+			goto fail;
+		}
 		free(bases);
 		bases = malloc(sizeof *bases);
 		if (!bases) {

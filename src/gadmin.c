@@ -293,12 +293,16 @@ mq_group_delete(struct mq_spool *sp, const char *group, char *const *only,
 		}
 		gdir = mq_group_dir(&t, group, false, e);
 		if (gdir >= 0) {
-			locks[i] = mq_group_lock(gdir, t.name, group, e);
+			char *path = where(&t, group);
+			locks[i] = path ? mq_group_lock(gdir, path, t.name,
+							group, e)
+				       : mq_err_sys(e, "out of memory");
 			if (locks[i] < 0)
 				rc = -1;
 			else if (mq_group_members(gdir, &live) < 0)
-				rc = mq_err_sys(e, "cannot list the members of "
-						"group '%s'", group);
+				rc = mq_err_sys(e, "cannot list '%s/members'",
+						path);
+			free(path);
 			close(gdir);
 		} else if (only) {
 			/* A topic named by the caller must hold the group. */
@@ -452,7 +456,7 @@ apply(struct mq_topic *t, const char *group, const char *path,
 	gdir = mq_group_dir(t, group, true, e);
 	if (gdir < 0)
 		goto out;
-	lock = mq_group_lock(gdir, t->name, group, e);
+	lock = mq_group_lock(gdir, path, t->name, group, e);
 	if (lock < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

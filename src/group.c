@@ -76,8 +76,8 @@ mq_group_dir(struct mq_topic *t, const char *group, bool create,
 				  t->name);
 	}
 	if (create && mq_mkdirat(gs, group) < 0 && errno != EEXIST) {
-		mq_err_sys(e, "cannot create group '%s' on topic '%s'", group,
-			   t->name);
+		mq_err_sys(e, "cannot create group directory '%s/%s/groups/%s'",
+			   t->sp->path, t->name, group);
 		close(gs);
 		return -1;
 	}
@@ -87,11 +87,13 @@ mq_group_dir(struct mq_topic *t, const char *group, bool create,
 		if (errno == ENOENT)
 			return mq_err_set(e, ENOENT, "group '%s' has nothing "
 					  "on topic '%s'", group, t->name);
-		return mq_err_sys(e, "cannot open group '%s' on topic '%s'",
-				  group, t->name);
+		return mq_err_sys(e, "cannot open group directory "
+				  "'%s/%s/groups/%s'", t->sp->path, t->name,
+				  group);
 	}
 	if (create && mq_mkdirat(fd, "members") < 0 && errno != EEXIST) {
-		mq_err_sys(e, "cannot create members of group '%s'", group);
+		mq_err_sys(e, "cannot create '%s/%s/groups/%s/members'",
+			   t->sp->path, t->name, group);
 		close(fd);
 		return -1;
 	}
@@ -174,13 +176,13 @@ mq_group_read(int gdir, const char *where, uint32_t p, struct mq_gpos *pos,
 }
 
 int
-mq_group_lock(int gdir, const char *topic, const char *group,
-	      struct mq_err *e)
+mq_group_lock(int gdir, const char *where, const char *topic,
+	      const char *group, struct mq_err *e)
 {
 	int fd = mq_openat(gdir, "lock", O_RDWR | O_CREAT);
 
 	if (fd < 0)
-		return mq_err_sys(e, "cannot open group lock");
+		return mq_err_sys(e, "cannot open group lock '%s/lock'", where);
 	if ((topic && group
 	     ? mq_flock_wait(fd, LOCK_EX, e, "group '%s' of topic '%s'", group,
 			     topic)
@@ -275,16 +277,18 @@ cleanup:
 /* ---- members ---- */
 
 int
-mq_member_join(struct mq_member *m, int gdir, struct mq_err *e)
+mq_member_join(struct mq_member *m, int gdir, const char *where,
+	       struct mq_err *e)
 {
 	char tmp[80], host[64] = "?", text[200];
 	int mdir, len, lock;
 
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
+	m->where = where;
 	mdir = openat(gdir, "members", DIR_FLAGS);
 	if (mdir < 0)
-		return mq_err_sys(e, "cannot open group members");
+		return mq_err_sys(e, "cannot open '%s/members'", where);
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';
 	for (char *c = host; *c; c++)
@@ -296,27 +300,31 @@ mq_member_join(struct mq_member *m, int gdir, struct mq_err *e)
 	snprintf(tmp, sizeof tmp, "+join.%ld", (long)getpid());
 	m->fd = mq_openat(mdir, tmp, O_RDWR | O_CREAT | O_EXCL);
 	if (m->fd < 0) {
-		mq_err_sys(e, "cannot join group");
+		mq_err_sys(e, "cannot join group: cannot create '%s/members/%s'",
+			   where, tmp);
 		goto fail;
 	}
 	/* Lock first, then publish: a member file anyone can lock is dead. */
 	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0) {
-		mq_err_sys(e, "cannot lock member file");
+		mq_err_sys(e, "cannot join group: cannot lock '%s/members/%s'",
+			   where, tmp);
 		goto fail;
 	}
 	len = snprintf(text, sizeof text, "pid %ld\nhost %s\nsince %lld\n",
 		       (long)getpid(), host, (long long)mq_now_ms());
 	if (mq_write_file(m->fd, text, (size_t)len) < 0) {
-		mq_err_sys(e, "cannot join group");
+		mq_err_sys(e, "cannot join group: cannot write '%s/members/%s'",
+			   where, tmp);
 		goto fail;
 	}
 	/* Publish under the group lock, which mq-group delete holds while
 	 * it checks for members and removes the group. */
-	lock = mq_group_lock(gdir, NULL, NULL, e);
+	lock = mq_group_lock(gdir, where, NULL, NULL, e);
 	if (lock < 0)
 		goto fail;
 	if (mq_renameat(mdir, tmp, mdir, m->id) < 0) {
-		mq_err_sys(e, "cannot join group");
+		mq_err_sys(e, "cannot join group: cannot rename '%s/members/%s'",
+			   where, tmp);
 		close(lock);
 		goto fail;
 	}
@@ -345,7 +353,7 @@ mq_member_live(struct mq_member *m, uint32_t *count, struct mq_err *e)
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return mq_err_sys(e, "cannot list group members");
+		return mq_err_sys(e, "cannot list '%s/members'", m->where);
 	}
 	while ((de = readdir(d))) {
 		int mf;
@@ -392,14 +400,16 @@ mq_member_claim(struct mq_member *m, uint32_t p, struct mq_err *e)
 	snprintf(name, sizeof name, "%u.own", p);
 	fd = mq_openat(m->gdir, name, O_RDWR | O_CREAT);
 	if (fd < 0)
-		return mq_err_sys(e, "cannot open ownership file '%s'", name);
+		return mq_err_sys(e, "cannot open ownership file '%s/%s'",
+				  m->where, name);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
 		close(fd);
 		if (err == EWOULDBLOCK)
 			return errno = EWOULDBLOCK, -1;
 		errno = err;
-		return mq_err_sys(e, "cannot lock ownership file '%s'", name);
+		return mq_err_sys(e, "cannot lock ownership file '%s/%s'",
+				  m->where, name);
 	}
 	/* Who owns it, for mq-group describe; the lock is what counts. */
 	if (ftruncate(fd, 0) == 0) {

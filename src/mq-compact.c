@@ -153,15 +153,9 @@ compact_topic(struct run *r, struct mq_spool *sp, const char *name)
 	}
 	clear_progress(r);
 	if (work && r->archive && !r->o.dry_run) {
-		char stamp[40], aname[300];
-		mq_time_format(mq_now_ms(), stamp, sizeof stamp);
-		/* 2026-11-23T22:36:03.454Z -> 20261123T223603.454Z */
-		size_t k = 0;
-		for (const char *c = stamp; *c; c++)
-			if (*c != '-' && *c != ':')
-				stamp[k++] = *c;
-		stamp[k] = '\0';
-		snprintf(aname, sizeof aname, "%s.%s", name, stamp);
+		char aname[MQ_ARCHIVE_NAME_MAX];
+		mq_compact_archive_name(name, mq_now_ms(), aname,
+					sizeof aname);
 		if (mq_archive_create(&a, r->archive, aname, r->suffix, &e) < 0)
 			goto fail;
 		for (uint32_t p = 0; p < n; p++)
@@ -217,7 +211,7 @@ main(int argc, char **argv)
 	r.suffix = ".tar.gz";
 	while ((c = getopt_long(argc, argv, ":d:vhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
+		case 'd': dir = cli_spool_arg(optarg); break;
 		case OPT_DRY: r.o.dry_run = true; break;
 		case OPT_MEMORY:
 			if (mq_parse_size(optarg, false, &mem, &e) < 0)
@@ -251,9 +245,7 @@ main(int argc, char **argv)
 		r.o.now_ms = mq_now_ms();
 	}
 	r.tty = isatty(2);
-	if (cli_open_spool(&sp, dir, false, optind < argc ? argv[optind]
-							   : NULL) < 0)
-		return CLI_OK;   /* no spool: nothing to do */
+	cli_open_spool(&sp, dir, false);
 	if (optind < argc) {
 		for (int i = optind; i < argc; i++)
 			compact_topic(&r, &sp, argv[i]);

@@ -31,9 +31,11 @@ static const char usage_text[] =
 "  -p, --partition N     read partition N only (repeatable; with -g only\n"
 "                        with --no-commit)\n"
 "  -o, --offset WHERE    start at: beginning (default), end, offset N,\n"
-"                        N before the end (-N), or the first message at\n"
-"                        or after TIME (@epoch-ms or @ISO-8601); with -g,\n"
-"                        only where the group has no committed offset\n"
+"                        N offsets before the end (-N; as kcat, fewer than\n"
+"                        N messages where compaction removed some), or the\n"
+"                        first message at or after TIME (@epoch-ms or\n"
+"                        @ISO-8601); with -g, only where the group has no\n"
+"                        committed offset\n"
 "  -c, --count N         stop after N messages\n"
 "      --until N|@TIME   stop each partition before offset N or before\n"
 "                        the first message at or after TIME\n"
@@ -446,7 +448,7 @@ main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, ":d:p:o:c:feD:0K:F:g:vhV", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
-		case 'd': dir = optarg; break;
+		case 'd': dir = cli_spool_arg(optarg); break;
 		case 'p':
 			parts[o.nparts++] = (uint32_t)cli_u64("-p", optarg, 0,
 							MQ_MAX_PARTITIONS - 1);
@@ -581,7 +583,7 @@ main(int argc, char **argv)
 
 	r.delim = delim;
 	r.kdelim = kdelim;
-	cli_open_spool(&r.sp, dir, false, argv[optind]);
+	cli_open_spool(&r.sp, dir, false);
 	if (acks) {
 		if (mq_acklog_open(&r.acks, acks, true, &e) < 0)
 			cli_die(CLI_ERROR, "%s", e.msg);

@@ -98,7 +98,7 @@ static _Noreturn void
 fail(const struct mq_err *e)
 {
 	if (lag_mode) {
-		printf("LAG UNKNOWN - %s\n", e->msg);
+		cli_print(stdout, "LAG UNKNOWN - ", "%s", e->msg);
 		exit(LAG_UNKNOWN);
 	}
 	cli_fail(e);
@@ -123,31 +123,18 @@ open_topic(struct mq_topic *t, struct mq_spool *sp, const char *name)
 }
 
 /*
- * Opens the spool; false when it does not exist (e says so).  Any other
- * failure is fatal: for "lag", UNKNOWN (cli_open_spool would exit 1).
+ * Opens the spool.  A failure, a spool directory that does not exist
+ * included, is fatal: for "lag", UNKNOWN (cli_open_spool would exit 1).
  */
-static bool
-open_spool(struct mq_spool *sp, const char *dir, const char *topic,
-	   struct mq_err *e)
+static void
+open_spool(struct mq_spool *sp, const char *dir)
 {
-	char *path;
+	struct mq_err e;
+	char *path = mq_spool_path(dir, &e);
 
-	if (!lag_mode) {
-		if (cli_open_spool(sp, dir, false, topic) == 0)
-			return true;
-		mq_err_set(e, ENOENT, "no spool");
-		return false;
-	}
-	if (!(path = mq_spool_path(dir, e)))
-		fail(e);
-	if (mq_spool_open(sp, path, false, e) < 0) {
-		if (e->code != ENOENT)
-			fail(e);
-		free(path);
-		return false;
-	}
+	if (!path || mq_spool_open(sp, path, false, &e) < 0)
+		fail(&e);
 	free(path);
-	return true;
 }
 
 /* A table of text cells, printed with columns padded to the widest. */
@@ -573,7 +560,6 @@ main(int argc, char **argv)
 	const char *cmd, *group, *topic = NULL;
 	char **args;
 	int c, nargs, rc = CLI_OK;
-	bool have_spool;
 
 	cli_init(argv[0]);
 	cmd = subcommand(argc, argv);
@@ -590,7 +576,7 @@ main(int argc, char **argv)
 		cli_die(CLI_ERROR, "out of memory");
 	while ((c = getopt_long(argc, argv, ":d:p:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o.dir = optarg; break;
+		case 'd': o.dir = cli_spool_arg(optarg); break;
 		case OPT_ALL: o.all = true; break;
 		case OPT_JSON: o.json = true; break;
 		case OPT_EARLIEST: o.reset.how = MQ_TO_EARLIEST; o.resets++;
@@ -706,25 +692,7 @@ main(int argc, char **argv)
 	if (o.reset.nparts)
 		o.reset.parts = o.parts;
 
-	have_spool = open_spool(&sp, o.dir,
-				!strcmp(cmd, "reset") ? topic : NULL, &e);
-	if (!have_spool) {
-		char *path;
-		/* No spool: no groups (and reset's topic is not there). */
-		if (!strcmp(cmd, "list") || (o.all && !lag_mode)) {
-			free(o.parts);
-			free(o.topics);
-			return CLI_OK;
-		}
-		/* A monitoring check of every group needs a spool. */
-		if (o.all)
-			fail(&e);
-		path = mq_spool_path(o.dir, &e);
-		mq_err_set(&e, ENOENT, "group '%s' does not exist in '%s'",
-			   group, path ? path : "?");
-		free(path);
-		fail(&e);
-	}
+	open_spool(&sp, o.dir);
 	if (!strcmp(cmd, "list")) {
 		char **names;
 		size_t n;

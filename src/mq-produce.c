@@ -271,7 +271,7 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":d:D:0K:k:H:Zp:zvhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
+		case 'd': dir = cli_spool_arg(optarg); break;
 		case 'D':
 			free(r.delim);
 			if (mq_parse_delim(optarg, &r.delim, &r.dlen, &e) < 0)
@@ -378,7 +378,7 @@ main(int argc, char **argv)
 		cli_die(CLI_ERROR, "out of memory");
 	po.nheaders = (uint32_t)nh;
 
-	cli_open_spool(&sp, dir, false, argv[optind]);
+	cli_open_spool(&sp, dir, false);
 	if (mq_topic_open(&t, &sp, argv[optind], &e) < 0)
 		cli_fail(&e);
 	if (acks) {

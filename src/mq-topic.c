@@ -31,7 +31,8 @@ static const char usage_text[] =
 "       mq-topic --help | --version\n"
 "\n"
 "  -d, --spool DIR       the spool (default $MQ_SPOOL, else ~/.mq)\n"
-"  -p, --partitions N    number of partitions (alter: grow to N);\n"
+"  -p, --partitions N    number of partitions (alter: grow to N), the same\n"
+"                        as -c partitions=N (both given: they must agree);\n"
 "                        verify, repair: partition N only\n"
 "  -c, --config KEY=VALUE  set a topic config key (repeatable): partitions,\n"
 "                        segment.bytes, segment.ms, retention.ms,\n"
@@ -81,18 +82,30 @@ struct opts {
 	bool if_not_exists, if_exists, json;
 };
 
-/* Applies -c and -p to cfg; a bad key or value is a usage error. */
+/*
+ * Applies -c and -p to cfg; a bad key or value is a usage error, and so
+ * is -p N beside a -c partitions=M that says otherwise.
+ */
 static void
 apply(struct mq_config *cfg, const struct opts *o)
 {
 	struct mq_err e;
+	const char *pc = NULL;   /* the last -c partitions=... */
+	int64_t from_c = 0;
 
-	for (size_t i = 0; i < o->nconfigs; i++)
+	for (size_t i = 0; i < o->nconfigs; i++) {
 		if (mq_config_set_kv(cfg, o->configs[i], &e) < 0)
 			cli_usage("%s", e.msg);
+		if (strncmp(o->configs[i], "partitions=", 11) == 0) {
+			pc = o->configs[i];
+			from_c = cfg->partitions;
+		}
+	}
 	if (o->partitions && mq_config_set(cfg, "partitions", o->partitions,
 					   &e) < 0)
 		cli_usage("%s", e.msg);
+	if (o->partitions && pc && cfg->partitions != from_c)
+		cli_usage("-p %s contradicts -c %s", o->partitions, pc);
 }
 
 static bool
@@ -382,8 +395,7 @@ check_cmd(const char *cmd, char **args, int nargs, struct opts *o)
 	size_t n = (size_t)nargs;
 	int rc;
 
-	if (cli_open_spool(&sp, o->dir, false, nargs ? args[0] : NULL) < 0)
-		return verify(NULL, NULL, 0, o);
+	cli_open_spool(&sp, o->dir, false);
 	if (!strcmp(cmd, "repair")) {
 		rc = repair(&sp, args[0], o);
 	} else {
@@ -421,7 +433,7 @@ init_cmd(const struct opts *o)
 		else
 			cli_usage("no such group '%s'", o->group);
 	}
-	cli_open_spool(&sp, o->dir, true, NULL);
+	cli_open_spool(&sp, o->dir, true);
 	if (o->group && mq_spool_share(&sp, gid, &e) < 0)
 		cli_fail(&e);
 	mq_spool_close(&sp);
@@ -440,13 +452,7 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	bool import = strcmp(cmd, "import") == 0;
 	int status = CLI_OK;
 
-	if (cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0 || import,
-			   nargs && !o->if_exists ? args[0] : NULL) < 0) {
-		/* No spool yet: nothing to list, describe or delete. */
-		if (o->json)
-			printf("[]\n");
-		return CLI_OK;
-	}
+	cli_open_spool(&sp, o->dir, strcmp(cmd, "create") == 0 || import);
 	if (strcmp(cmd, "create") == 0) {
 		mq_config_defaults(&cfg);
 		apply(&cfg, o);
@@ -529,7 +535,7 @@ main(int argc, char **argv)
 		cli_die(CLI_ERROR, "out of memory");
 	while ((c = getopt_long(argc, argv, ":d:p:c:o:hV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': o.dir = optarg; break;
+		case 'd': o.dir = cli_spool_arg(optarg); break;
 		case 'p': o.partitions = optarg; break;
 		case 'c': o.configs[o.nconfigs++] = optarg; break;
 		case OPT_IF_NOT_EXISTS: o.if_not_exists = true; break;

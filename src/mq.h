@@ -228,8 +228,13 @@ int mq_config_set_kv(struct mq_config *c, const char *kv, struct mq_err *e);
 size_t mq_config_count(void);
 const char *mq_config_get(const struct mq_config *c, size_t i, char *buf,
 			  size_t n);
-/* Parses a config file's text (key=value lines, # comments). */
-int mq_config_parse(struct mq_config *c, const char *text, struct mq_err *e);
+/*
+ * Parses a config file's len bytes of text (key=value lines, # comments).
+ * EBADMSG naming the line for a bad key or value, a NUL byte or a key
+ * given twice.
+ */
+int mq_config_parse(struct mq_config *c, const char *text, size_t len,
+		    struct mq_err *e);
 /* Formats all keys as key=value lines; returns a malloc'd string. */
 char *mq_config_format(const struct mq_config *c);
 const char *mq_codec_name(int codec);
@@ -265,9 +270,10 @@ struct mq_spool {
 char *mq_spool_path(const char *dir, struct mq_err *e);
 /*
  * Opens the spool.  With create, makes the directory (not its parents) and
- * its +format marker if they are missing; without, a missing spool is
- * ENOENT.  A non-empty directory without a marker, or with a marker of
- * another format, is refused.
+ * its +format marker if they are missing; without, a directory that does
+ * not exist is ENOENT, and an empty one is an empty spool (not marked).
+ * A non-empty directory without a marker, or with a marker of another
+ * format, is refused.
  */
 int mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 		  struct mq_err *e);
@@ -278,6 +284,7 @@ void mq_spool_close(struct mq_spool *sp);
  */
 int mq_spool_share(struct mq_spool *sp, gid_t gid, struct mq_err *e);
 /* Kafka's rule: [A-Za-z0-9._-], 1 to 249 characters, not "." or "..". */
+#define MQ_NAME_MAX 249
 int mq_topic_name_check(const char *name, struct mq_err *e);
 /* Sorted names of the spool's topics; free with mq_names_free. */
 int mq_spool_topics(struct mq_spool *sp, char ***names, size_t *n,
@@ -366,10 +373,13 @@ int mq_group_parse(const char *text, struct mq_gpos *pos);
  */
 int mq_group_read(int gdir, const char *where, uint32_t p,
 		  struct mq_gpos *pos, struct mq_err *e);
-/* Takes the group's commit lock; close the returned fd to release it. */
-/* topic and group name it in a timeout message (NULL: "the group"). */
-int mq_group_lock(int gdir, const char *topic, const char *group,
-		  struct mq_err *e);
+/*
+ * Takes the group's commit lock; close the returned fd to release it.
+ * where is the group directory's path, topic and group name the group in
+ * a timeout message (NULL: "the group").
+ */
+int mq_group_lock(int gdir, const char *where, const char *topic,
+		  const char *group, struct mq_err *e);
 /*
  * Replaces the offset files of parts with pos (call under the lock): all
  * are written and synced under temporary names, renamed, and the directory
@@ -389,8 +399,11 @@ struct mq_member {
 	int gdir, mdir;
 	int fd;                  /* members/ID, flocked for our whole life */
 	char id[80];
+	const char *where;       /* the group directory's path, for messages */
 };
-int mq_member_join(struct mq_member *m, int gdir, struct mq_err *e);
+/* Joins; where (kept, not copied) is the group directory's path. */
+int mq_member_join(struct mq_member *m, int gdir, const char *where,
+		   struct mq_err *e);
 /* Counts live members (this one included), removing dead members' files. */
 int mq_member_live(struct mq_member *m, uint32_t *count, struct mq_err *e);
 void mq_member_leave(struct mq_member *m);
@@ -545,6 +558,14 @@ uint32_t mq_partition_for_key(int partitioner, const void *key, size_t len,
 
 /* ---- record.c / batch.c: the batch and record formats (mq-spool(5)) ---- */
 
+/*
+ * Offsets are Kafka's, signed 64-bit: every message's offset is below
+ * MQ_OFFSET_MAX, so a partition's end (the offset after its last message)
+ * is at most MQ_OFFSET_MAX and no offset sum wraps or turns negative.  A
+ * segment's base offset is below it too (segment.c), a batch's offsets
+ * (batch.c), and an append that would pass it is refused (partition.c).
+ */
+#define MQ_OFFSET_MAX ((uint64_t)INT64_MAX)
 #define MQ_BATCH_HDR 56
 #define MQ_BATCH_MAGIC 0x0142514dU   /* "MQB\x01" little-endian */
 /* Batch flag: record i has offset base_offset + i (no offset deltas). */
@@ -695,8 +716,13 @@ int mq_codec_decompress(struct mq_codec *c, int codec, const void *in,
 #define MQ_SEGNAME_MAX 32
 
 void mq_seg_name(char *buf, uint64_t base, const char *ext);
-/* Sorted base offsets of the partition's segments. */
-int mq_seg_list(int pdir, uint64_t **bases, size_t *n, struct mq_err *e);
+/*
+ * Sorted base offsets of the partition's segments (where: its path, for
+ * messages).  A segment named by an offset that is not below MQ_OFFSET_MAX
+ * is corruption (EBADMSG naming it), never a segment.
+ */
+int mq_seg_list(int pdir, const char *where, uint64_t **bases, size_t *n,
+		struct mq_err *e);
 
 struct mq_idx_entry { uint32_t rel, pos; };
 struct mq_tix_entry { int64_t ts; uint32_t rel, pos; };
@@ -756,8 +782,9 @@ int mq_seg_max_ts(int pdir, uint64_t base, uint64_t limit, int64_t *max_ts,
  * files without their log).  Call holding P/clean; the _if_idle form takes
  * it without waiting and does nothing if a compaction is running.
  */
-int mq_compact_recover(int pdir, struct mq_err *e);
-int mq_compact_recover_if_idle(int pdir, struct mq_err *e);
+int mq_compact_recover(int pdir, const char *where, struct mq_err *e);
+int mq_compact_recover_if_idle(int pdir, const char *where,
+			       struct mq_err *e);
 
 /* ---- head.c: the partition head state kept in P/lock ---- */
 

@@ -334,6 +334,15 @@ int mq_compact_prepare(struct mq_topic *t, uint32_t p,
 		       struct mq_compact_stats *st, struct mq_err *e);
 /* Does the plan delete or rewrite anything? */
 bool mq_compact_has_work(const struct mq_cplan *pl);
+/*
+ * The name (before its suffix) of mq-compact's archive of topic at time
+ * ms (UTC): TOPIC.YYYYMMDDTHHMMSS.mmmZ, the topic name shortened with a
+ * hash when it is long, so that the archive's name and its temporary name
+ * fit the file system's 255 bytes (mq-compact(1)).  cap: at least 256.
+ */
+#define MQ_ARCHIVE_NAME_MAX 256
+void mq_compact_archive_name(const char *topic, int64_t ms, char *buf,
+			     size_t cap);
 /* Adds the original files of what the plan deletes or rewrites. */
 int mq_compact_archive(struct mq_cplan *pl, struct mq_archive *a,
 		       struct mq_err *e);

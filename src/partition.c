@@ -261,13 +261,18 @@ recover(struct mq_pwriter *w, struct mq_err *e)
 
 	/* What an interrupted mq-compact left is finished or rolled back
 	 * first (unless one is running). */
-	if (mq_compact_recover_if_idle(w->pdir, e) < 0)
+	if (mq_compact_recover_if_idle(w->pdir, w->path, e) < 0)
 		return -1;
-	if (mq_seg_list(w->pdir, &bases, &nseg, e) < 0)
+	if (mq_seg_list(w->pdir, w->path, &bases, &nseg, e) < 0)
 		return -1;
 	if (nseg == 0) {
 		base = have_old ? old.next_offset : 0;
 		free(bases);
+		if (base >= MQ_OFFSET_MAX)
+			return mq_err_set(e, EBADMSG, "corrupt head in '%s/lock': "
+					  "next offset %llu is past the last "
+					  "one", w->path,
+					  (unsigned long long)base);
 		if (open_files(w, base, O_CREAT, e) < 0)
 			return -1;
 		if (w->sync != MQ_SYNC_NONE && mq_fsync_dir(w->pdir) < 0)
@@ -583,6 +588,15 @@ mq_pwriter_append(struct mq_pwriter *w, struct mq_bb *b, uint64_t *base,
 		return -1;
 	if (check_tail(w, e) < 0)
 		goto fail;
+	/* Offsets end at MQ_OFFSET_MAX (Kafka's are signed 64-bit): a
+	 * partition that far takes nothing more, rather than wrap. */
+	if (w->head.next_offset > MQ_OFFSET_MAX - b->count) {
+		mq_err_set(e, EOVERFLOW, "cannot append to '%s': it is full "
+			   "(offset %llu and %u more would pass %llu)", w->path,
+			   (unsigned long long)w->head.next_offset, b->count,
+			   (unsigned long long)MQ_OFFSET_MAX);
+		goto fail;
+	}
 	if (roll_due(w, b) && roll(w, e) < 0)
 		goto fail;
 	pos = w->head.end_pos;

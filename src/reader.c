@@ -123,7 +123,7 @@ newer_segment(struct mq_preader *r, uint64_t *next, struct mq_err *e)
 	if (r->lockfd >= 0 && mq_head_read(r->lockfd, &h) == 0 &&
 	    h.seg_base == r->seg_base)
 		return 0;
-	if (mq_seg_list(r->pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(r->pdir, r->path, &bases, &n, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (bases[i] > r->seg_base) {
@@ -390,7 +390,7 @@ static int
 segments(struct mq_preader *r, uint64_t **bases, size_t *n,
 	 struct mq_err *e)
 {
-	if (mq_seg_list(r->pdir, bases, n, e) < 0)
+	if (mq_seg_list(r->pdir, r->path, bases, n, e) < 0)
 		return -1;
 	if (*n == 0) {
 		free(*bases);
@@ -627,7 +627,7 @@ mq_partition_bounds(int pdir, const char *where, uint64_t limit,
 	struct mq_scan s;
 	bool found = false;
 
-	if (mq_seg_list(pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(pdir, where, &bases, &n, e) < 0)
 		return -1;
 	if (n == 0) {
 		free(bases);

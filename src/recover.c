@@ -39,7 +39,7 @@ in_log(int dirfd, const char *name, unsigned char type, void *arg)
 }
 
 int
-mq_compact_recover(int pdir, struct mq_err *e)
+mq_compact_recover(int pdir, const char *where, struct mq_err *e)
 {
 	char **names;
 	size_t n;
@@ -50,7 +50,7 @@ mq_compact_recover(int pdir, struct mq_err *e)
 	if (mq_dir_names(pdir, in_log, NULL, &names, &n) < 0) {
 		if (errno == ENOMEM)
 			return mq_err_sys(e, "out of memory");
-		return mq_err_sys(e, "cannot list partition");
+		return mq_err_sys(e, "cannot list '%s'", where);
 	}
 	/* A BASE.log.swap: its cleaning was complete; finish the swap. */
 	for (size_t i = 0; i < n; i++) {
@@ -66,7 +66,7 @@ mq_compact_recover(int pdir, struct mq_err *e)
 			if (mq_renameat(pdir, from, pdir, to) < 0 &&
 			    errno != ENOENT) {
 				rc = mq_err_sys(e, "cannot finish compaction "
-						"of '%s'", to);
+						"of '%s/%s'", where, to);
 				goto out;
 			}
 		}
@@ -92,22 +92,23 @@ mq_compact_recover(int pdir, struct mq_err *e)
 		}
 	}
 	if (changed && mq_fsync_dir(pdir) < 0)
-		rc = mq_err_sys(e, "cannot sync partition");
+		rc = mq_err_sys(e, "cannot sync '%s'", where);
 out:
 	mq_names_free(names, n);
 	return rc;
 }
 
 int
-mq_compact_recover_if_idle(int pdir, struct mq_err *e)
+mq_compact_recover_if_idle(int pdir, const char *where, struct mq_err *e)
 {
 	int fd = mq_openat(pdir, "clean", O_RDWR | O_CREAT);
 	int rc = 0;
 
 	if (fd < 0)
-		return mq_err_sys(e, "cannot open the compaction lock");
+		return mq_err_sys(e, "cannot open the compaction lock '%s/clean'",
+				  where);
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		rc = mq_compact_recover(pdir, e);
+		rc = mq_compact_recover(pdir, where, e);
 	close(fd);
 	return rc;
 }

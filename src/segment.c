@@ -44,7 +44,8 @@ cmp_u64(const void *a, const void *b)
 }
 
 int
-mq_seg_list(int pdir, uint64_t **bases, size_t *n, struct mq_err *e)
+mq_seg_list(int pdir, const char *where, uint64_t **bases, size_t *n,
+	    struct mq_err *e)
 {
 	int fd = openat(pdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -55,18 +56,29 @@ mq_seg_list(int pdir, uint64_t **bases, size_t *n, struct mq_err *e)
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return mq_err_sys(e, "cannot list segments");
+		return mq_err_sys(e, "cannot list segments in '%s'", where);
 	}
 	while ((errno = 0, de = readdir(d))) {
 		char digits[21];
 		uint64_t b;
 		if (strlen(de->d_name) != 24 ||
-		    strcmp(de->d_name + 20, ".log") != 0)
+		    strcmp(de->d_name + 20, ".log") != 0 ||
+		    strspn(de->d_name, "0123456789") != 20)
 			continue;
 		memcpy(digits, de->d_name, 20);
 		digits[20] = '\0';
-		if (mq_parse_u64(digits, 0, UINT64_MAX, &b) < 0)
-			continue;
+		/* Offsets are signed 64-bit (Kafka's): a base at or past
+		 * the limit would make the offsets after it wrap or turn
+		 * negative.  Such a name is damage, not a segment to skip:
+		 * skipping it would hide what it holds. */
+		if (mq_parse_u64(digits, 0, MQ_OFFSET_MAX - 1, &b) < 0) {
+			mq_err_set(e, EBADMSG, "corrupt segment name '%s/%s': "
+				   "offsets end at %llu", where, de->d_name,
+				   (unsigned long long)MQ_OFFSET_MAX);
+			closedir(d);
+			free(v);
+			return -1;
+		}
 		if (len == cap) {
 			cap = cap ? cap * 2 : 16;
 			uint64_t *nv = realloc(v, cap * sizeof *v);
@@ -80,7 +92,7 @@ mq_seg_list(int pdir, uint64_t **bases, size_t *n, struct mq_err *e)
 		v[len++] = b;
 	}
 	if (errno) {
-		mq_err_sys(e, "cannot list segments");
+		mq_err_sys(e, "cannot list segments in '%s'", where);
 		closedir(d);
 		free(v);
 		return -1;

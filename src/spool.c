@@ -104,11 +104,6 @@ mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 		}
 	} else if (e->code == ENOENT) {
 		empty = dir_is_empty(fd);
-		if (empty > 0 && !create) {
-			mq_err_set(e, ENOENT, "spool '%s' has no topics yet "
-				   "(mq-topic create makes one)", path);
-			goto fail;
-		}
 		if (empty < 0) {
 			mq_err_sys(e, "cannot read spool '%s'", path);
 			goto fail;
@@ -118,8 +113,10 @@ mq_spool_open(struct mq_spool *sp, const char *path, bool create,
 				   "files but no +format marker", path);
 			goto fail;
 		}
-		if (mq_file_replace(fd, FORMAT_NAME, FORMAT_TEXT,
-				    strlen(FORMAT_TEXT), e) < 0)
+		/* Without create an empty directory is an empty spool, left
+		 * as it is: only what creates a topic marks it. */
+		if (create && mq_file_replace(fd, FORMAT_NAME, FORMAT_TEXT,
+					      strlen(FORMAT_TEXT), e) < 0)
 			goto fail;
 	} else {
 		char msg[MQ_ERR_MAX];
@@ -157,7 +154,7 @@ mq_topic_name_check(const char *name, struct mq_err *e)
 {
 	size_t n = strlen(name);
 
-	if (n == 0 || n > 249 || strcmp(name, ".") == 0 ||
+	if (n == 0 || n > MQ_NAME_MAX || strcmp(name, ".") == 0 ||
 	    strcmp(name, "..") == 0 ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		   "0123456789._-") != n)

@@ -52,8 +52,12 @@ make_partition(int tfd, const char *tpath, uint32_t p, struct mq_err *e)
 	pfd = openat(tfd, name, DIR_FLAGS);
 	if (pfd < 0)
 		return mq_err_sys(e, "cannot open '%s/%s'", tpath, name);
-	if (mq_seg_list(pfd, &bases, &n, e) < 0)
-		goto fail;
+	{
+		char where[PATH_MAX];
+		snprintf(where, sizeof where, "%s/%s", tpath, name);
+		if (mq_seg_list(pfd, where, &bases, &n, e) < 0)
+			goto fail;
+	}
 	free(bases);
 	/* clean too, so a producer's first append does not create it. */
 	if (touch(pfd, "lock") < 0 || touch(pfd, "clean") < 0)
@@ -157,15 +161,16 @@ load_config(int tfd, const char *name, struct mq_config *cfg,
 	    struct mq_err *e)
 {
 	char *text;
+	size_t len;
 	int rc;
 
-	if (mq_file_read(tfd, "config", CONFIG_MAX, &text, NULL, e) < 0) {
+	if (mq_file_read(tfd, "config", CONFIG_MAX, &text, &len, e) < 0) {
 		char msg[MQ_ERR_MAX];
 		memcpy(msg, e->msg, sizeof msg);
 		return mq_err_set(e, e->code == ENOENT ? EBADMSG : e->code,
 				  "topic '%s': %s", name, msg);
 	}
-	rc = mq_config_parse(cfg, text, e);
+	rc = mq_config_parse(cfg, text, len, e);
 	free(text);
 	if (rc < 0) {
 		char msg[MQ_ERR_MAX];
@@ -409,11 +414,13 @@ mq_partition_info(struct mq_topic *t, uint32_t p, struct mq_pinfo *pi,
 	uint64_t *bases = NULL;
 	size_t n;
 	struct mq_head h;
+	char where[PATH_MAX];
 
 	memset(pi, 0, sizeof *pi);
 	if (pdir < 0)
 		return -1;
-	if (mq_seg_list(pdir, &bases, &n, e) < 0)
+	snprintf(where, sizeof where, "%s/%s/%u", t->sp->path, t->name, p);
+	if (mq_seg_list(pdir, where, &bases, &n, e) < 0)
 		goto fail;
 	pi->segments = n;
 	for (size_t i = 0; i < n; i++) {

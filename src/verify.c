@@ -220,6 +220,7 @@ segres_free(struct segres *r)
 
 struct vctx {
 	int pdir, lockfd;
+	char *path;              /* SPOOL/TOPIC/P, for messages */
 	uint64_t limit;
 	struct win w;
 	struct mq_codec *codec;
@@ -232,7 +233,9 @@ vctx_free(struct vctx *c)
 {
 	free(c->w.buf);
 	free(c->raw);
+	free(c->path);
 	mq_codec_free(c->codec);
+	c->path = NULL;
 	c->w.buf = c->raw = NULL;
 	c->codec = NULL;
 }
@@ -447,18 +450,26 @@ add_dmg(struct segres *r, uint64_t start, uint64_t end, const char *w)
 	return 0;
 }
 
-/* An index file read whole: its entries, 0 with *n = 0 when missing. */
+/*
+ * An index file read whole: its entries, 0 with *n = 0 when missing.
+ * One with more entries than the log (logfd) can need, an entry per
+ * MQ_INDEX_INTERVAL bytes and one more, is not read (a sparse file of
+ * gigabytes costs nothing to make): *size is then its size and *max what
+ * the log allows, *buf NULL.
+ */
 static int
-read_index(int pdir, uint64_t base, const char *ext, unsigned char **buf,
-	   uint64_t *size, bool *missing)
+read_index(int pdir, uint64_t base, const char *ext, int logfd,
+	   unsigned char **buf, uint64_t *size, uint64_t *max, bool *missing)
 {
 	char name[MQ_SEGNAME_MAX];
-	struct stat st;
+	struct stat st, ls;
+	uint64_t esz = strcmp(ext, "idx") == 0 ? MQ_IDX_SIZE : MQ_TIX_SIZE;
 	int fd;
 	ssize_t r;
 
 	*buf = NULL;
 	*size = 0;
+	*max = UINT64_MAX;
 	*missing = false;
 	mq_seg_name(name, base, ext);
 	fd = mq_openat(pdir, name, O_RDONLY);
@@ -468,9 +479,19 @@ read_index(int pdir, uint64_t base, const char *ext, unsigned char **buf,
 		*missing = true;
 		return 0;
 	}
-	if (fstat(fd, &st) < 0) {
+	/* The log after the index: writers index only batches already
+	 * written, so what the log holds now bounds what the index says. */
+	if (fstat(fd, &st) < 0 || fstat(logfd, &ls) < 0) {
 		close(fd);
 		return -1;
+	}
+	/* (A part of an entry past the whole ones is reported apart.) */
+	if ((uint64_t)st.st_size / esz >
+	    (uint64_t)ls.st_size / MQ_INDEX_INTERVAL + 1) {
+		*size = (uint64_t)st.st_size;
+		*max = ((uint64_t)ls.st_size / MQ_INDEX_INTERVAL + 1) * esz;
+		close(fd);
+		return 0;
 	}
 	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!*buf) {
@@ -632,7 +653,7 @@ check_segment(struct vctx *c, uint64_t base, bool newest, struct segres *r,
 	char lname[MQ_SEGNAME_MAX], iname[MQ_SEGNAME_MAX], tname[MQ_SEGNAME_MAX];
 	char sname[MQ_SEGNAME_MAX];
 	unsigned char *ibuf = NULL, *tbuf = NULL;
-	uint64_t isize, tsize, pos = 0, expect = base;
+	uint64_t isize, tsize, imax, tmax, pos = 0, expect = base;
 	bool imiss, tmiss, swapping = false;
 	struct ixstate xi = {0}, xt = {0};
 	struct stat st;
@@ -658,8 +679,10 @@ check_segment(struct vctx *c, uint64_t base, bool newest, struct segres *r,
 	c->w.start = 0;
 	/* The indexes before the log's size: every entry then describes a
 	 * batch that was complete before the walk began. */
-	if (read_index(c->pdir, base, "idx", &ibuf, &isize, &imiss) < 0 ||
-	    read_index(c->pdir, base, "tix", &tbuf, &tsize, &tmiss) < 0) {
+	if (read_index(c->pdir, base, "idx", c->w.fd, &ibuf, &isize, &imax,
+		       &imiss) < 0 ||
+	    read_index(c->pdir, base, "tix", c->w.fd, &tbuf, &tsize, &tmax,
+		       &tmiss) < 0) {
 		mq_err_sys(e, "cannot read the indexes of '%s'", lname);
 		goto out;
 	}
@@ -674,8 +697,23 @@ check_segment(struct vctx *c, uint64_t base, bool newest, struct segres *r,
 		free(tbuf);
 		ibuf = tbuf = NULL;
 		isize = tsize = 0;
+		imax = tmax = UINT64_MAX;
 		imiss = tmiss = false;
 		swapping = true;
+	}
+	/* An index too large to be true is reported unread (repair
+	 * rebuilds it) and checked as if empty. */
+	for (int k = 0; k < 2; k++) {
+		uint64_t *sz = k ? &tsize : &isize, mx = k ? tmax : imax;
+		if (mx == UINT64_MAX)
+			continue;
+		r->index_bad = true;
+		if (plist_add(&r->probs, k ? tname : iname, 0, MQ_VK_INDEX,
+			      "size %llu is more than its log can need "
+			      "(%llu bytes at most)", (unsigned long long)*sz,
+			      (unsigned long long)mx) < 0)
+			goto nomem;
+		*sz = 0;
 	}
 	/* The newest segment's indexes may end in part of an entry that a
 	 * killed writer was adding: not a problem, as a torn log tail. */
@@ -792,8 +830,10 @@ check_segment(struct vctx *c, uint64_t base, bool newest, struct segres *r,
 			      i ? MQ_IDX_SIZE : MQ_TIX_SIZE) < 0)
 			goto nomem;
 	}
-	/* A writer adds .idx then .tix: the newest may be one apart. */
-	if (!newest && !imiss && !tmiss && xi.n != xt.n) {
+	/* A writer adds .idx then .tix: the newest may be one apart.  (An
+	 * index too large was reported already, and read as empty.) */
+	if (!newest && !imiss && !tmiss && xi.n != xt.n &&
+	    imax == UINT64_MAX && tmax == UINT64_MAX) {
 		r->index_bad = true;
 		if (plist_add(&r->probs, iname, 0, MQ_VK_INDEX, "%llu entries, "
 			      "but the time index has %llu",
@@ -801,7 +841,8 @@ check_segment(struct vctx *c, uint64_t base, bool newest, struct segres *r,
 			      (unsigned long long)xt.n) < 0)
 			goto nomem;
 	}
-	if (!newest && !swapping && r->batches && !imiss && xi.n == 0) {
+	if (!newest && !swapping && r->batches && !imiss && xi.n == 0 &&
+	    imax == UINT64_MAX) {
 		r->index_bad = true;
 		if (plist_add(&r->probs, iname, 0, MQ_VK_INDEX, "no entries "
 			      "for a segment of %llu batches",
@@ -857,9 +898,14 @@ vctx_open(struct vctx *c, struct mq_topic *t, uint32_t p, struct mq_err *e)
 	memset(c, 0, sizeof *c);
 	c->lockfd = c->w.fd = -1;
 	c->limit = (uint64_t)t->cfg.max_message_bytes;
+	c->path = mq_topic_partition_path(t, p);
+	if (!c->path)
+		return mq_err_sys(e, "out of memory");
 	c->pdir = mq_topic_partition_dir(t, p, e);
-	if (c->pdir < 0)
+	if (c->pdir < 0) {
+		vctx_free(c);
 		return -1;
+	}
 	c->lockfd = mq_openat(c->pdir, "lock", O_RDONLY);
 	return 0;
 }
@@ -918,7 +964,7 @@ mq_partition_verify(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
 	memset(vs, 0, sizeof *vs);
 	if (vctx_open(&c, t, p, e) < 0)
 		return -1;
-	if (mq_seg_list(c.pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(c.pdir, c.path, &bases, &n, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct segres r;
@@ -962,7 +1008,7 @@ mq_partition_verify(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
 		segres_free(&r);
 	}
 	if (names_ending(c.pdir, PLAN_EXT, &plans, &nplans) < 0) {
-		mq_err_sys(e, "cannot list partition");
+		mq_err_sys(e, "cannot list '%s'", c.path);
 		goto out;
 	}
 	for (size_t i = 0; i < nplans; i++) {
@@ -1287,11 +1333,11 @@ plan_finish(struct rctx *x, const struct plan *pl, const char *planname,
 				return mq_err_sys(e, "cannot remove '%s'", name);
 		}
 	if (mq_fsync_dir(x->c.pdir) < 0)
-		return mq_err_sys(e, "cannot sync partition");
+		return mq_err_sys(e, "cannot sync '%s'", x->c.path);
 	if (unlinkat(x->c.pdir, planname, 0) < 0 && errno != ENOENT)
 		return mq_err_sys(e, "cannot remove '%s'", planname);
 	if (mq_fsync_dir(x->c.pdir) < 0)
-		return mq_err_sys(e, "cannot sync partition");
+		return mq_err_sys(e, "cannot sync '%s'", x->c.path);
 	return 0;
 }
 
@@ -1308,7 +1354,7 @@ finish_leftovers(struct rctx *x, struct mq_err *e)
 	bool changed = false;
 
 	if (names_ending(x->c.pdir, PLAN_EXT, &names, &n) < 0)
-		return mq_err_sys(e, "cannot list partition");
+		return mq_err_sys(e, "cannot list '%s'", x->c.path);
 	for (size_t i = 0; i < n; i++) {
 		struct plan pl = {0};
 		char *text = NULL, name[MQ_SEGNAME_MAX], tmp[MQ_SEGNAME_MAX + 16];
@@ -1349,13 +1395,13 @@ finish_leftovers(struct rctx *x, struct mq_err *e)
 	}
 	mq_names_free(names, n);
 	if (names_ending(x->c.pdir, TMP_EXT, &names, &n) < 0)
-		return mq_err_sys(e, "cannot list partition");
+		return mq_err_sys(e, "cannot list '%s'", x->c.path);
 	for (size_t i = 0; i < n; i++)
 		if (unlinkat(x->c.pdir, names[i], 0) == 0)
 			changed = true;
 	mq_names_free(names, n);
 	if (changed && mq_fsync_dir(x->c.pdir) < 0)
-		return mq_err_sys(e, "cannot sync partition");
+		return mq_err_sys(e, "cannot sync '%s'", x->c.path);
 	/* Quarantine copies cut short (complete ones have their name). */
 	{
 		char pname[16];
@@ -1566,7 +1612,7 @@ rebuild_index(struct rctx *x, const struct segres *r, struct mq_err *e)
 			goto out;
 		}
 	if (mq_fsync_dir(x->c.pdir) < 0) {
-		mq_err_sys(e, "cannot sync partition");
+		mq_err_sys(e, "cannot sync '%s'", x->c.path);
 		goto out;
 	}
 	rc = 0;
@@ -1640,13 +1686,14 @@ mq_partition_repair(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
 	/* As mq-compact: P/clean first, then the partition lock. */
 	x.cleanfd = mq_openat(x.c.pdir, "clean", O_RDWR | O_CREAT);
 	if (x.cleanfd < 0) {
-		mq_err_sys(e, "cannot open the compaction lock");
+		mq_err_sys(e, "cannot open the compaction lock '%s/clean'",
+			   x.c.path);
 		goto out;
 	}
 	if (mq_flock_wait(x.cleanfd, LOCK_EX, e, "the compaction lock of "
 			  "partition %u of topic '%s'", p, t->name) < 0)
 		goto out;
-	if (mq_compact_recover(x.c.pdir, e) < 0)
+	if (mq_compact_recover(x.c.pdir, x.c.path, e) < 0)
 		goto out;
 	if (mq_pwriter_open(&x.w, t, p, MQ_SYNC_BATCH, e) < 0)
 		goto out;
@@ -1656,7 +1703,7 @@ mq_partition_repair(struct mq_topic *t, uint32_t p, mq_vnote_fn fn,
 	if (finish_leftovers(&x, e) < 0)
 		goto out;
 	have_head = mq_head_read(x.w.lockfd, &head) == 0;
-	if (mq_seg_list(x.c.pdir, &bases, &n, e) < 0)
+	if (mq_seg_list(x.c.pdir, x.c.path, &bases, &n, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct segres r;

@@ -118,8 +118,8 @@ check_version() {
 	assert_not_exist "$MQ_SPOOL/t"
 	run -0 mq-topic -d "$dir" list
 	assert_output t
-	run -0 mq-topic list
-	assert_output ''
+	run -1 --separate-stderr mq-topic list
+	assert_equal "$stderr" "mq-topic: spool '$MQ_SPOOL' does not exist (mq-topic create makes it)"
 	run -0 mq-produce -d "$dir" t <<<hello
 	run -0 mq-consume -d "$dir" t
 	assert_output hello
@@ -162,11 +162,52 @@ check_version() {
 	cmp "$BATS_TEST_TMPDIR/expected" "$MQ_SPOOL/+format"
 }
 
-@test "commands that only read or append never create a spool" {
+@test "a spool that does not exist is an error naming it for every command but create, import and init" {
+	local c
+	while IFS= read -r c; do
+		eval "run --separate-stderr $c </dev/null"
+		[ "$status" -eq 1 ] || fail "$c: exit $status, not 1"
+		assert_output ''
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "$c: $stderr"
+		[[ $stderr == mq-*": spool '$MQ_SPOOL' does not exist (mq-topic create makes it)" ]] || fail "$c: $stderr"
+		assert_not_exist "$MQ_SPOOL"
+	done <<'EOF'
+mq-topic list
+mq-topic describe --json
+mq-topic describe t
+mq-topic verify
+mq-topic verify t
+mq-topic repair t
+mq-topic alter t -p 2
+mq-topic delete t
+mq-topic delete t --if-exists
+mq-topic export t -o x.tar
+mq-produce t
+mq-consume t
+mq-consume -g g t
+mq-group list
+mq-group describe g
+mq-group reset g t --to-earliest
+mq-group delete g
+mq-compact
+mq-compact t
+EOF
+	# mq-group lag says it the monitoring way.
+	run -3 --separate-stderr mq-group lag g
+	assert_output "LAG UNKNOWN - spool '$MQ_SPOOL' does not exist (mq-topic create makes it)"
+	assert_not_exist "$MQ_SPOOL"
+}
+
+@test "an empty directory is a spool without topics, left as it is by commands that do not create" {
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-topic list
 	assert_output ''
+	assert_equal "$stderr" ''
 	run -0 mq-topic describe --json
 	assert_output '[]'
+	run -0 mq-topic verify
+	run -0 mq-group list
+	run -0 mq-compact
 	run -0 mq-topic delete t --if-exists
 	run -1 --separate-stderr mq-consume t
 	assert_equal "$stderr" "mq-consume: topic 't' does not exist in '$MQ_SPOOL'"
@@ -175,6 +216,23 @@ check_version() {
 	run -1 mq-topic describe t
 	run -1 mq-topic alter t -p 2
 	run -1 mq-topic delete t
+	run -0 ls -A "$MQ_SPOOL"
+	assert_output ''
+	# create marks it.
+	run -0 mq-topic create t
+	[ -f "$MQ_SPOOL/+format" ]
+}
+
+@test "an empty -d is a usage error for every command that takes -d" {
+	expect_usage "bad value '' for -d" mq-topic -d '' list
+	expect_usage "bad value '' for -d" mq-topic --spool= create t
+	expect_usage "bad value '' for -d" mq-produce -d '' t
+	expect_usage "bad value '' for -d" mq-consume -d '' t
+	expect_usage "bad value '' for -d" mq-group -d '' list
+	expect_usage "bad value '' for -d" mq-compact -d ''
+	# lag: usage errors are UNKNOWN (3), on stdout.
+	run -3 --separate-stderr mq-group lag g -d ''
+	assert_output "LAG UNKNOWN - bad value '' for -d: expected a spool directory"
 	assert_not_exist "$MQ_SPOOL"
 }
 
@@ -287,8 +345,9 @@ bad_names() {
 	for name in "${BAD[@]}"; do
 		expect_usage "$NAME_RULE" mq-topic create "$name"
 	done
+	run -0 mq-topic create t
 	run -0 mq-topic list
-	assert_output ''
+	assert_output 't'
 	assert_not_exist "$BATS_TEST_TMPDIR/x"
 	assert_not_exist "$MQ_SPOOL/a"
 }
@@ -359,4 +418,46 @@ bad_names() {
 	done
 	run ldd "$MQ_BIN/mq-topic"
 	assert_output --partial libarchive
+}
+
+# one_escaped_line: the last run printed exactly one line on stderr, with
+# no raw ESC byte (control bytes in names are shown escaped).
+one_escaped_line() {
+	[ "${#stderr_lines[@]}" -eq 1 ] ||
+		fail "expected one line on stderr, got: $stderr"
+	[[ $stderr != *$'\e'* ]] || fail "raw ESC on stderr: $stderr"
+}
+
+@test "a newline or an escape in a name is shown escaped, on one line" {
+	mq-topic create t
+	run -2 --separate-stderr mq-consume $'bad\nname'
+	one_escaped_line
+	assert_equal "$stderr" "mq-consume: bad topic name 'bad\\nname': $NAME_RULE (not \".\" or \"..\")"
+	run -2 --separate-stderr mq-topic create $'\e[31mred'
+	one_escaped_line
+	[[ $stderr == "mq-topic: bad topic name '\\x1b[31mred': "* ]]
+	run -2 --separate-stderr mq-produce $'a\tb\e' </dev/null
+	one_escaped_line
+	[[ $stderr == "mq-produce: bad topic name 'a\\tb\\x1b': "* ]]
+	run -2 --separate-stderr mq-group describe $'g\n\e[2J'
+	one_escaped_line
+	[[ $stderr == "mq-group: bad group name 'g\\n\\x1b[2J'"* ]]
+	run -2 --separate-stderr mq-compact $'x\r\x7f'
+	one_escaped_line
+	[[ $stderr == "mq-compact: bad topic name 'x\\r\\x7f': "* ]]
+	# Paths too: a spool and an archive named with control bytes.
+	run -1 --separate-stderr mq-topic -d $'/nonexistent\n\e[31m' describe t
+	one_escaped_line
+	[[ $stderr == *"'/nonexistent\\n\\x1b[31m'"* ]]
+	run -1 --separate-stderr mq-topic import $'no\nsuch\e.tar'
+	one_escaped_line
+	[[ $stderr == *"'no\\nsuch\\x1b.tar'"* ]]
+	run -2 --separate-stderr mq-consume -g $'g\e' t
+	one_escaped_line
+}
+
+@test "mq-group lag reports a name with control bytes on one escaped line" {
+	run -3 --separate-stderr mq-group lag $'g\nx'
+	[ "${#lines[@]}" -eq 1 ] || fail "expected one line, got: $output"
+	[[ $output == "LAG UNKNOWN - "*"'g\\nx'"* ]]
 }

@@ -97,6 +97,19 @@ flip() {
 	assert_output '100'
 }
 
+@test "-o -N counts offsets, not messages: over a gap in the offsets it gives fewer" {
+	mq-topic create t
+	seq 0 9 | mq-produce t
+	# The format allows gaps (compaction, mirrors): the next messages
+	# get offsets 100 and 101.
+	: >"$MQ_SPOOL/t/0/00000000000000000100.log"
+	printf 'a\nb\n' | mq-produce t
+	run -0 mq-consume -o -3 -F '%o %s\n' t
+	assert_output "$(printf '100 a\n101 b')"
+	run -0 mq-consume -o -93 -F '%o %s\n' t
+	assert_output "$(printf '9 9\n100 a\n101 b')"
+}
+
 @test "-o -N larger than the log starts at the beginning" {
 	hundred t
 	run mq-consume -o -1000 t

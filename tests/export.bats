@@ -127,6 +127,28 @@ nothing_imported() {
 	refute_output --partial tmp
 }
 
+@test "a topic and a group of the longest legal names export and import" {
+	local t g
+	t=$(printf 't%.0s' {1..249})
+	g=$(printf 'g%.0s' {1..249})
+	mq-topic create "$t" -p 12 -c segment.bytes=1024
+	seq 1 200 | mq-produce --batch-size 200 "$t"
+	mq-consume -g "$g" -c 50 "$t" >/dev/null
+	run --separate-stderr mq-topic export "$t" -o "$T/long.tar.gz"
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr mq-topic -d "$T/new" import "$T/long.tar.gz"
+	assert_success
+	assert_equal "$stderr" ""
+	diff <(dump "$t") <(dump -d "$T/new" "$t")
+	diff <(bounds "$t") <(bounds -d "$T/new" "$t")
+	for p in 0 11; do
+		cmp "$MQ_SPOOL/$t/groups/$g/$p" "$T/new/$t/groups/$g/$p"
+	done
+	diff <(mq-group describe "$g") <(mq-group -d "$T/new" describe "$g")
+	[ "$(mq-group describe "$g" | grep -c "$t")" -eq 12 ]
+}
+
 @test "the archive starts with a manifest naming the topic and the offsets of each partition, then the config" {
 	fill
 	mq-topic export t -o "$T/t.tar"

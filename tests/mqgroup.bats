@@ -299,12 +299,12 @@ output_is() {
 	assert_equal "$stderr" ""
 }
 
-@test "list of a spool without groups, or without a spool, prints nothing" {
+@test "list of a spool without groups, or without topics, prints nothing" {
+	mkdir "$MQ_SPOOL"
 	run --separate-stderr mq-group list
 	assert_success
 	assert_output ""
 	assert_equal "$stderr" ""
-	[ ! -e "$MQ_SPOOL" ]
 	mq-topic create t
 	seq 1 3 | mq-produce t
 	run --separate-stderr mq-group list
@@ -443,6 +443,7 @@ output_is() {
 }
 
 @test "describe of an unknown group exits 1 naming it" {
+	mkdir "$MQ_SPOOL"
 	run --separate-stderr mq-group describe g
 	assert_failure 1
 	assert_output ""
@@ -966,7 +967,8 @@ output_is() {
 	assert_equal "$stderr" "mq-group: topic 'nosuch' does not exist in '$MQ_SPOOL'"
 }
 
-@test "reset without a spool names the missing topic" {
+@test "reset on a spool without topics names the missing topic" {
+	mkdir "$MQ_SPOOL"
 	run --separate-stderr mq-group reset g t --to-earliest
 	assert_failure 1
 	assert_output ""
@@ -1105,6 +1107,7 @@ output_is() {
 }
 
 @test "lag of an unknown group is UNKNOWN on stdout with exit 3" {
+	mkdir "$MQ_SPOOL"
 	run --separate-stderr mq-group lag g
 	assert_failure 3
 	assert_output "LAG UNKNOWN - group 'g' does not exist in '$MQ_SPOOL'"
@@ -1244,11 +1247,10 @@ output_is() {
 	assert_line --index 1 "$(mq-group describe b --json)"
 }
 
-@test "describe --all-groups of a spool without groups, or without a spool, prints nothing" {
-	run --separate-stderr mq-group describe --all-groups
-	assert_success
+@test "describe --all-groups of a spool without groups prints nothing; without a spool it is an error" {
+	run --separate-stderr -1 mq-group describe --all-groups
 	assert_output ""
-	assert_equal "$stderr" ""
+	[[ "$stderr" == "mq-group: "*"$MQ_SPOOL"* ]]
 	mq-topic create t
 	run --separate-stderr mq-group describe --all-groups --json
 	assert_success
@@ -1372,6 +1374,7 @@ output_is() {
 }
 
 @test "delete of an unknown group exits 1" {
+	mkdir "$MQ_SPOOL"
 	run --separate-stderr mq-group delete g
 	assert_failure 1
 	assert_equal "$stderr" "mq-group: group 'g' does not exist in '$MQ_SPOOL'"

@@ -650,6 +650,7 @@ abc 479470107
 }
 
 @test "a missing topic exits 1" {
+	mkdir "$MQ_SPOOL"
 	run --separate-stderr mq-produce nosuch <<<"x"
 	assert_failure 1
 	[[ "$stderr" == *nosuch* ]]

@@ -471,6 +471,41 @@ archive_test() {
 	[ ! -e "$T/nowhere" ]
 }
 
+@test "--archive names fit the file system for every legal topic name: long ones are shortened with a hash" {
+	local base long1 long2 edge a b
+	base=$(printf 'x%.0s' {1..240})
+	long1="${base}aaaaaaaaa"      # 249 characters, the longest legal
+	long2="${base}bbbbbbbbb"      # the same first 240
+	edge=$(printf 'e%.0s' {1..200})   # 200: still used whole
+	for t in "$long1" "$long2" "$edge"; do
+		mk "$t" retention.ms=1000
+		batches "$t" 1000 1000 1000
+	done
+	mkdir "$T/arch"
+	run -0 --separate-stderr env MQ_NOW=5000 mq-compact --archive "$T/arch" \
+		--archive-suffix .tar.zst
+	assert_equal "$stderr" ""
+	for t in "$long1" "$long2" "$edge"; do
+		run -0 logs "$MQ_SPOOL/$t/0"
+		assert_output "$(names 60)"
+	done
+	run -0 ls "$T/arch"
+	[ "${#lines[@]}" = 3 ]
+	local q='\.[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.tar\.zst$'
+	assert_line -n 0 --regexp "^$edge$q"
+	assert_line -n 1 --regexp "^${base:0:183}~[0-9a-f]{16}$q"
+	assert_line -n 2 --regexp "^${base:0:183}~[0-9a-f]{16}$q"
+	a="${lines[1]}" b="${lines[2]}"
+	[ "${a%%.*}" != "${b%%.*}" ]
+	# With ".tmp." and the largest process id, each still fits NAME_MAX.
+	for f in "${lines[@]}"; do
+		[ $((${#f} + 15)) -le 255 ]
+	done
+	# Inside, entries carry the whole topic names.
+	run -0 bash -c "cd '$T/arch' && for f in *; do zstd -qdc \"\$f\" | tar -tf -; done | grep '\.log\$' | sort"
+	assert_output "$(printf '%s/0/%020d.log\n' "$edge" 0 "$long1" 0 "$long2" 0 | sort)"
+}
+
 # --- several topics ----------------------------------------------------
 
 # three_topics: a, b and c each with one expired segment of 60 messages.
@@ -560,15 +595,21 @@ a/0: did delete 1 segment: 60 messages, [0-9]+ bytes$"
 	run -0 mq-compact --memory 1KiB
 }
 
-@test "without a spool mq-compact does nothing and exits 0 silently" {
+@test "a spool that does not exist makes mq-compact fail naming it, so a mistyped MQ_SPOOL is noticed" {
+	run -1 --separate-stderr mq-compact -v
+	assert_output ""
+	assert_equal "$stderr" "mq-compact: spool '$MQ_SPOOL' does not exist (mq-topic create makes it)"
+	[ ! -e "$MQ_SPOOL" ]
+	run -1 --separate-stderr mq-compact t
+	assert_equal "$stderr" "mq-compact: spool '$MQ_SPOOL' does not exist (mq-topic create makes it)"
+	[ ! -e "$MQ_SPOOL" ]
+	# An empty spool has nothing to do; a topic named is missing.
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-compact -v
 	assert_output ""
-	[ -z "$stderr" ]
-	[ ! -e "$MQ_SPOOL" ]
-	# A topic named is missing, though.
+	assert_equal "$stderr" ""
 	run -1 --separate-stderr mq-compact t
 	assert_equal "$stderr" "mq-compact: topic 't' does not exist in '$MQ_SPOOL'"
-	[ ! -e "$MQ_SPOOL" ]
 }
 
 # --- consumer groups ---------------------------------------------------

@@ -44,6 +44,7 @@ configs_of() {
 }
 
 @test "list on an empty spool prints nothing and succeeds" {
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-topic list
 	assert_output ''
 	assert_equal "$stderr" ''
@@ -145,6 +146,7 @@ configs_of() {
 }
 
 @test "delete of a missing topic fails" {
+	mkdir "$MQ_SPOOL"
 	run -1 --separate-stderr mq-topic delete nope
 	assert_output ''
 	[[ $stderr == "mq-topic: topic 'nope' does not exist"* ]] ||
@@ -152,6 +154,7 @@ configs_of() {
 }
 
 @test "delete --if-exists succeeds on a missing topic" {
+	mkdir "$MQ_SPOOL"
 	run -0 --separate-stderr mq-topic delete nope --if-exists
 	assert_equal "$stderr" ''
 	run -0 mq-topic create t
@@ -262,13 +265,23 @@ configs_of() {
 	assert_not_exist "$MQ_SPOOL/t/5"
 }
 
-@test "-p wins over -c partitions in either order" {
-	run -0 mq-topic create a -c partitions=2 -p 4
-	run -0 mq-topic create b -p 4 -c partitions=2
-	for t in a b; do
-		run -0 mq-topic describe "$t"
-		assert_line -n 0 --partial "$(printf 'Topic: %s\tPartitionCount: 4\tConfigs: partitions=4,' "$t")"
-		assert_dir_exist "$MQ_SPOOL/$t/3"
+@test "-p and -c partitions that disagree are a usage error naming both, in either order" {
+	run -2 --separate-stderr mq-topic create a -c partitions=2 -p 4
+	assert_equal "$stderr" "mq-topic: -p 4 contradicts -c partitions=2"
+	run -2 --separate-stderr mq-topic create b -p 3 -c partitions=2
+	assert_equal "$stderr" "mq-topic: -p 3 contradicts -c partitions=2"
+	assert_not_exist "$MQ_SPOOL/a"
+	assert_not_exist "$MQ_SPOOL/b"
+	mq-topic create c -p 2
+	run -2 --separate-stderr mq-topic alter c -p 4 -c partitions=3
+	assert_equal "$stderr" "mq-topic: -p 4 contradicts -c partitions=3"
+	assert_not_exist "$MQ_SPOOL/c/2"
+	# Saying the same twice is fine.
+	run -0 mq-topic create d -p 4 -c partitions=4
+	run -0 mq-topic alter c -c partitions=0005 -p 5
+	for t in c:5 d:4; do
+		run -0 mq-topic describe "${t%:*}"
+		assert_line -n 0 --partial "$(printf 'Topic: %s\tPartitionCount: %s\tConfigs: partitions=%s,' "${t%:*}" "${t#*:}" "${t#*:}")"
 	done
 }
 
@@ -314,6 +327,7 @@ configs_of() {
 }
 
 @test "describe without topics on an empty spool prints nothing" {
+	mkdir "$MQ_SPOOL"
 	run -0 mq-topic describe
 	assert_output ''
 	run -0 describe_json
@@ -458,6 +472,7 @@ configs_of() {
 }
 
 @test "alter of a missing topic fails" {
+	mkdir "$MQ_SPOOL"
 	run -1 --separate-stderr mq-topic alter nope -p 2
 	[[ $stderr == "mq-topic: topic 'nope' does not exist"* ]] ||
 		fail "stderr: $stderr"

@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(h.length - MQ_BATCH_HDR <= limit && h.raw_len <= limit);
 	FUZZ_CHECK(h.codec < MQ_CODEC_COUNT);
 	FUZZ_CHECK(h.count <= (uint64_t)h.last_delta + 1);
-	FUZZ_CHECK(h.base_offset + h.last_delta >= h.base_offset);
+	FUZZ_CHECK(h.base_offset + h.last_delta < MQ_OFFSET_MAX);
 	/* A reader holds the length against the file size first. */
 	if (h.length > in.n)
 		return 0;

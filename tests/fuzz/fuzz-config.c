@@ -21,10 +21,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(text);
 	memcpy(text, data, size);
 	text[size] = '\0';
-	if (mq_config_parse(&c, text, &e) == 0) {
+	if (mq_config_parse(&c, text, size, &e) == 0) {
 		fmt = mq_config_format(&c);
 		FUZZ_CHECK(fmt);
-		FUZZ_CHECK(mq_config_parse(&back, fmt, &e) == 0);
+		FUZZ_CHECK(mq_config_parse(&back, fmt, strlen(fmt), &e) == 0);
 		FUZZ_CHECK(memcmp(&c, &back, sizeof c) == 0);
 		free(fmt);
 		for (size_t i = 0; i < mq_config_count(); i++)

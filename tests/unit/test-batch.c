@@ -543,6 +543,20 @@ test_hdr_decode(void)
 	mq_put64(p + 16, UINT64_MAX);
 	ok(hdr_ok(p, 1000) < 0, "a base offset whose last offset overflows "
 	   "is rejected");
+	/* Offsets are signed 64-bit: the last offset is at most 2^63-2, so
+	 * the offset after it still fits. */
+	mkhdr(p, MQ_BATCH_HDR + 100, 2, 1, 100, MQ_CODEC_NONE);
+	mq_put64(p + 16, (uint64_t)INT64_MAX - 2);
+	ok(hdr_ok(p, 1000) == 0, "a batch whose last offset is 2^63-2 is "
+	   "accepted");
+	mq_put64(p + 16, (uint64_t)INT64_MAX - 1);
+	ok(hdr_ok(p, 1000) < 0, "a batch whose last offset would be 2^63-1 "
+	   "is rejected");
+	mq_put64(p + 16, (uint64_t)INT64_MAX);
+	ok(hdr_ok(p, 1000) < 0, "a base offset of 2^63-1 is rejected");
+	mq_put64(p + 16, (uint64_t)1 << 63);
+	ok(hdr_ok(p, 1000) < 0, "a base offset that is negative as a signed "
+	   "number is rejected");
 }
 
 /* ---- malformed payloads ---- */

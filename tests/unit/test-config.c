@@ -333,6 +333,13 @@ test_get(void)
 	}
 }
 
+/* mq_config_parse over a C string. */
+static int
+parse_str(struct mq_config *c, const char *text, struct mq_err *e)
+{
+	return mq_config_parse(c, text, strlen(text), e);
+}
+
 static void
 test_file(void)
 {
@@ -358,7 +365,7 @@ test_file(void)
 	text = mq_config_format(&c);
 	ok(text != NULL, "mq_config_format returns text");
 	memset(&d, 0x5a, sizeof d);
-	rc = text ? mq_config_parse(&d, text, &e) : -1;
+	rc = text ? parse_str(&d, text, &e) : -1;
 	ok(rc == 0 && memcmp(&c, &d, sizeof c) == 0,
 	   "format then parse round-trips a non-default config ('%s')", e.msg);
 	text2 = mq_config_format(&d);
@@ -382,14 +389,14 @@ test_file(void)
 	mq_config_defaults(&c);
 	text = mq_config_format(&c);
 	memset(&d, 0, sizeof d);
-	rc = text ? mq_config_parse(&d, text, &e) : -1;
+	rc = text ? parse_str(&d, text, &e) : -1;
 	ok(rc == 0 && memcmp(&c, &d, sizeof c) == 0,
 	   "the default config round-trips");
 	free(text);
 
 	/* Missing keys take their defaults; comments and blanks are skipped. */
 	memset(&d, 0x5a, sizeof d);
-	rc = mq_config_parse(&d, "# a comment\n\npartitions=4\n"
+	rc = parse_str(&d, "# a comment\n\npartitions=4\n"
 			     "#retention.ms=5\n\n\ncompression=zlib", &e);
 	mq_config_defaults(&c);
 	c.partitions = 4;
@@ -398,27 +405,27 @@ test_file(void)
 	   "parse skips blank lines and # comments, defaults the rest, and "
 	   "takes a last line without a newline ('%s')", e.msg);
 	memset(&d, 0x5a, sizeof d);
-	rc = mq_config_parse(&d, "", &e);
+	rc = parse_str(&d, "", &e);
 	mq_config_defaults(&c);
 	ok(rc == 0 && memcmp(&c, &d, sizeof c) == 0,
 	   "parsing an empty file gives the defaults");
 
 	memset(&e, 0, sizeof e);
-	rc = mq_config_parse(&d, "partitions=2\n# ok\nbogus=1\nsegment.ms=1\n",
+	rc = parse_str(&d, "partitions=2\n# ok\nbogus=1\nsegment.ms=1\n",
 			     &e);
 	ok(rc == -1 && strstr(e.msg, "line 3") && strstr(e.msg, "bogus"),
 	   "parse rejects an unknown key naming line 3 and the key ('%s')",
 	   e.msg);
 	memset(&e, 0, sizeof e);
-	rc = mq_config_parse(&d, "\n\n\n\npartitions=zero\n", &e);
+	rc = parse_str(&d, "\n\n\n\npartitions=zero\n", &e);
 	ok(rc == -1 && strstr(e.msg, "line 5") && strstr(e.msg, "partitions"),
 	   "parse rejects a bad value naming line 5 ('%s')", e.msg);
 	memset(&e, 0, sizeof e);
-	rc = mq_config_parse(&d, "partitions=2\njust some words\n", &e);
+	rc = parse_str(&d, "partitions=2\njust some words\n", &e);
 	ok(rc == -1 && strstr(e.msg, "line 2"),
 	   "parse rejects a line without '=' naming line 2 ('%s')", e.msg);
 	memset(&e, 0, sizeof e);
-	rc = mq_config_parse(&d, "segment.bytes=1\n", &e);
+	rc = parse_str(&d, "segment.bytes=1\n", &e);
 	ok(rc == -1 && strstr(e.msg, "line 1") &&
 	   strstr(e.msg, "segment.bytes"),
 	   "parse rejects an out-of-range value naming line 1 ('%s')", e.msg);
@@ -428,11 +435,51 @@ test_file(void)
 		big[sizeof big - 1] = '\0';
 		memcpy(big, "partitions=2\n", 13);
 		memset(&e, 0, sizeof e);
-		rc = mq_config_parse(&d, big, &e);
+		rc = parse_str(&d, big, &e);
 		ok(rc == -1 && strstr(e.msg, "line 2"),
 		   "parse rejects an overlong line naming line 2 ('%s')",
 		   e.msg);
 	}
+
+	/* A NUL byte ends nothing: the lines after it count, so it is
+	 * refused rather than taken for the end of the file. */
+	{
+		static const char nul[] = "segment.bytes=4096\n\0\n"
+					  "partitions=3\n";
+		memset(&e, 0, sizeof e);
+		rc = mq_config_parse(&d, nul, sizeof nul - 1, &e);
+		ok(rc == -1 && e.code == EBADMSG && strstr(e.msg, "line 2") &&
+		   strstr(e.msg, "NUL"),
+		   "parse rejects a NUL byte naming line 2 ('%s')", e.msg);
+		static const char inline_nul[] = "partitions=3\0junk\n";
+		memset(&e, 0, sizeof e);
+		rc = mq_config_parse(&d, inline_nul, sizeof inline_nul - 1,
+				     &e);
+		ok(rc == -1 && strstr(e.msg, "line 1") && strstr(e.msg, "NUL"),
+		   "parse rejects a NUL byte inside a line ('%s')", e.msg);
+		memset(&e, 0, sizeof e);
+		rc = mq_config_parse(&d, "partitions=3\n", 12, &e);
+		ok(rc == 0 && d.partitions == 3,
+		   "parse reads len bytes: a last line without its newline");
+	}
+	/* A key set twice is refused, naming both lines: the last must not
+	 * quietly win (partitions=1 after partitions=3 would hide two). */
+	memset(&e, 0, sizeof e);
+	rc = parse_str(&d, "partitions=3\nsegment.ms=1h\n# x\npartitions=1\n",
+		       &e);
+	ok(rc == -1 && e.code == EBADMSG && strstr(e.msg, "line 4") &&
+	   strstr(e.msg, "partitions") && strstr(e.msg, "line 1"),
+	   "parse rejects a key given twice naming both lines ('%s')", e.msg);
+	memset(&e, 0, sizeof e);
+	rc = parse_str(&d, "compression=zlib\ncompression=zlib\n", &e);
+	ok(rc == -1 && strstr(e.msg, "line 2") &&
+	   strstr(e.msg, "compression"),
+	   "parse rejects a key given twice even with the same value ('%s')",
+	   e.msg);
+	memset(&e, 0, sizeof e);
+	rc = parse_str(&d, "partitions=2\n#partitions=5\n", &e);
+	ok(rc == 0 && d.partitions == 2,
+	   "a commented-out key is not a second one");
 }
 
 /* mq_ts_check with these limits; returns its rc, e->msg kept. */

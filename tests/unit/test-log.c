@@ -252,7 +252,7 @@ nsegs(struct mq_topic *t)
 
 	if (pdir < 0)
 		return 0;
-	if (mq_seg_list(pdir, &bases, &n, &e) < 0)
+	if (mq_seg_list(pdir, "test", &bases, &n, &e) < 0)
 		n = 0;
 	free(bases);
 	close(pdir);
@@ -475,7 +475,7 @@ test_roll(void)
 	mq_preader_close(&live);
 
 	pdir = mq_topic_partition_dir(&t, 0, &e);
-	rc = mq_seg_list(pdir, &bases, &n, &e);
+	rc = mq_seg_list(pdir, "test", &bases, &n, &e);
 	ok(rc == 0 && n >= 5,
 	   "a small segment.bytes rolls the log into %zu segments "
 	   "(batches of %zu bytes)", n, blen);
