@@ -402,10 +402,10 @@ main(int argc, char **argv)
 	}
 	if (mq_producer_init(&r.p, &t, &po, &e) < 0)
 		cli_fail(&e);
+	cli_progress_start();   /* shown for regular files only */
 	if (optind + 1 == argc) {
 		produce(&r, 0, "stdin");
 	} else {
-		cli_progress_start();
 		for (int i = optind + 1; i < argc && !cli_stop; i++) {
 			bool is_stdin = strcmp(argv[i], "-") == 0;
 			int fd = is_stdin ? 0 : open(argv[i], O_RDONLY |

@@ -126,11 +126,19 @@ two_mb() {
 	refute_output --partial "MB ("
 }
 
-@test "mq-produce draws no progress for standard input" {
+@test "mq-produce draws progress for a regular file on standard input, none for a pipe" {
 	mq-topic create t
-	tty "seq 1 300000 | mq-produce t"
+	seq 1 300000 >"$T/in"
+	tty "mq-produce t <'$T/in'"
+	[ "$status" -eq 0 ]
+	drawn "mq-produce: 'stdin': "
+	run screen
+	assert_output ""
+	tty "cat '$T/in' | mq-produce t"
 	[ "$status" -eq 0 ]
 	[ ! -s "$T/raw" ]
+	run -0 mq-consume -F '%o\n' -o 599999 t
+	assert_output 599999
 }
 
 @test "mq-compact draws its progress through the same line" {
