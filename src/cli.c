@@ -108,7 +108,7 @@ progress_due(void)
 	return true;
 }
 
-/* Appends the erasure of what is shown to buf (2 + PROGRESS_COLS bytes). */
+/* Puts the erasure of what is shown in buf (2 + PROGRESS_COLS bytes). */
 static size_t
 progress_erase(char *buf)
 {
