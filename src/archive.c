@@ -280,6 +280,7 @@ copy_data(struct mq_archive *ma, int fd, uint64_t len, const char *entry,
 			return arc_fail(ma, what, e);
 		}
 		off += want;
+		mq_progress(want);
 	}
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * cli.c - front-end helpers for the mq commands: one diagnostic format
  * ("PROG: message", lowercase, no full stop, on stderr), the exit statuses
- * of mq(7), signal set-up and spool opening.
+ * of mq(7), signal set-up, spool opening and the progress line.
  */
 #include <config.h>
 
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -74,6 +75,144 @@ cli_init(const char *argv0)
 }
 
 /*
+ * The progress line.  It is erased as "\r", spaces over what it showed,
+ * "\r", and drawn as the same erasure followed by the text: no escape
+ * sequence, so any terminal shows it right.  A line longer than the
+ * terminal would wrap, and "\r" could not go back over it: the text is
+ * cut to the width counting a column a byte, never fewer than the
+ * terminal uses (a character is never cut in two).  Control bytes (names
+ * are user input) are shown as '?'.
+ */
+#define PROGRESS_MS 200          /* at most five drawings a second */
+#define PROGRESS_COLS 511        /* the widest line drawn */
+
+static struct {
+	bool on;                 /* stderr is a terminal */
+	bool drawn;              /* drawn at least once */
+	int64_t drawn_ms;        /* when it was last drawn */
+	size_t shown;            /* bytes of the line on the screen (0: none) */
+	uint64_t bytes;          /* the library's mq_progress so far */
+	char label[256];
+} prog;
+
+/* Is it time to draw again?  Notes the time if so. */
+static bool
+progress_due(void)
+{
+	int64_t now = mq_mono_ms();
+
+	if (prog.drawn && now - prog.drawn_ms < PROGRESS_MS)
+		return false;
+	prog.drawn = true;
+	prog.drawn_ms = now;
+	return true;
+}
+
+/* Puts the erasure of what is shown in buf (2 + PROGRESS_COLS bytes). */
+static size_t
+progress_erase(char *buf)
+{
+	size_t n = 0;
+
+	buf[n++] = '\r';
+	memset(buf + n, ' ', prog.shown);
+	n += prog.shown;
+	buf[n++] = '\r';
+	prog.shown = 0;
+	return n;
+}
+
+static void
+progress_draw(const char *text)
+{
+	struct winsize ws;
+	size_t width = 80, len, n = 0;
+	char line[PROGRESS_COLS + 200], buf[2 * PROGRESS_COLS + 2];
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	width = width - 1 < PROGRESS_COLS ? width - 1 : PROGRESS_COLS;
+	snprintf(line, sizeof line, "%s: %s", cli_prog, text);
+	len = strlen(line);
+	if (len > width) {
+		len = width;
+		/* line[len] is the first byte left out: not a character's
+		 * continuation, or its first bytes go too. */
+		while (len > 0 && ((unsigned char)line[len] & 0xc0) == 0x80)
+			len--;
+	}
+	if (prog.shown)
+		n = progress_erase(buf);
+	else
+		buf[n++] = '\r';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	prog.shown = len;
+	mq_write_full(STDERR_FILENO, buf, n);
+}
+
+static void
+progress_bytes(uint64_t bytes)
+{
+	char text[400];
+
+	prog.bytes += bytes;
+	if (!progress_due())
+		return;
+	snprintf(text, sizeof text, "%s: %.1f MB read", prog.label,
+		 (double)prog.bytes / 1e6);
+	progress_draw(text);
+}
+
+bool
+cli_progress_start(void)
+{
+	if (prog.on || !isatty(STDERR_FILENO))
+		return prog.on;
+	prog.on = true;
+	mq_progress_setup(progress_bytes);
+	atexit(cli_progress_clear);
+	return true;
+}
+
+void
+cli_progress(const char *fmt, ...)
+{
+	char text[400];
+	va_list ap;
+
+	if (!prog.on || !progress_due())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	progress_draw(text);
+}
+
+void
+cli_progress_label(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!prog.on)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prog.label, sizeof prog.label, fmt, ap);
+	va_end(ap);
+}
+
+void
+cli_progress_clear(void)
+{
+	char buf[PROGRESS_COLS + 2];
+
+	if (prog.shown)
+		mq_write_full(STDERR_FILENO, buf, progress_erase(buf));
+}
+
+/*
  * Copies s into out (cap bytes, at least 5) with every control byte (below
  * 0x20, and DEL) written as \n, \t, \r or \xNN, cutting it short rather
  * than overflowing.  Messages quote what users and file systems supply
@@ -113,6 +252,7 @@ format_msg(char *out, size_t cap, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
+	cli_progress_clear();
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	escape(buf, out, cap);
 }

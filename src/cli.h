@@ -58,6 +58,22 @@ const char *cli_spool_arg(const char *arg);
  * (exit 1) unless create; an empty directory is a spool without topics.
  */
 void cli_open_spool(struct mq_spool *sp, const char *dir, bool create);
+/*
+ * A progress line on stderr for work that takes seconds, only when stderr
+ * is a terminal.  cli_progress_start decides that (and routes the
+ * library's mq_progress byte counts here); every other call is then one
+ * test of a flag when it is not.  The line is redrawn at most five times a
+ * second, cut to the terminal's width, and erased before any diagnostic,
+ * by cli_progress_clear (call it before printing on stdout, which may be
+ * the same terminal) and at exit.
+ */
+bool cli_progress_start(void);
+/* Draws "PROG: TEXT" in place, if the last drawing is old enough. */
+void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* What the library's bytes are about: drawn as "PROG: LABEL: N.N MB read". */
+void cli_progress_label(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+void cli_progress_clear(void);
 /* Strict numeric option parsing that dies with a usage error. */
 uint64_t cli_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
 

@@ -421,13 +421,6 @@ open_current(struct mq_cplan *pl, struct seg *s, struct mq_err *e)
 	return fd;
 }
 
-static void
-progress(struct mq_cplan *pl, uint64_t bytes)
-{
-	if (pl->o->progress)
-		pl->o->progress(pl->o->cb_arg, bytes);
-}
-
 /*
  * Pass over the cleanable segments recording each key of this pass's
  * bucket with its latest offset: 0, 1 when the map is full, -1.
@@ -474,7 +467,7 @@ build_map(struct mq_cplan *pl, struct keymap *m, struct hashes *hs,
 								in.h.length));
 				goto fail;
 			}
-			progress(pl, in.h.length);
+			mq_progress(in.h.length);
 		}
 		if (rc < 0)
 			goto fail;
@@ -606,7 +599,7 @@ rewrite(struct mq_cplan *pl, struct seg *s, const struct keymap *m,
 				   (in.pos - in.h.length));
 			goto out;
 		}
-		progress(pl, in.h.length);
+		mq_progress(in.h.length);
 	}
 	if (rc < 0)
 		goto out;

@@ -796,6 +796,7 @@ write_file(struct import *im, int dfd, const char *name, const char *data,
 		if (mq_write_file(fd, im->buf, (size_t)r) < 0)
 			goto sysfail;
 		got += r;
+		mq_progress((uint64_t)r);
 	}
 	if (got != size) {
 		close(fd);
@@ -1333,6 +1334,7 @@ finish_partition(struct import *im, uint32_t p, struct mq_err *e)
 		}
 		close(fd);
 		fd = -1;
+		mq_progress(s.end_pos);   /* checked: progress too */
 		prev_end = end = s.batches ? s.next_offset : bases[i];
 	}
 	if (!have_start)

@@ -21,6 +21,21 @@
 
 #include "mq.h"
 
+static mq_progress_fn progress_fn;
+
+void
+mq_progress_setup(mq_progress_fn fn)
+{
+	progress_fn = fn;
+}
+
+void
+mq_progress(uint64_t bytes)
+{
+	if (progress_fn)
+		progress_fn(bytes);
+}
+
 ssize_t
 mq_read_full(int fd, void *buf, size_t n)
 {

@@ -51,34 +51,8 @@ struct run {
 	struct mq_compact_opts o;
 	const char *archive, *suffix;
 	bool verbose;
-	bool tty;                /* show a progress bar on stderr */
-	const char *what;        /* TOPIC/P being worked on */
-	uint64_t done;
-	int64_t shown_ms;
 	int status;
 };
-
-static void
-progress(void *arg, uint64_t bytes)
-{
-	struct run *r = arg;
-	int64_t now = mq_mono_ms();
-
-	r->done += bytes;
-	if (!r->tty || now - r->shown_ms < 100)
-		return;
-	r->shown_ms = now;
-	fprintf(stderr, "\r%s: %s: %.1f MB read ", cli_prog, r->what,
-		(double)r->done / 1e6);
-}
-
-static void
-clear_progress(struct run *r)
-{
-	if (r->tty && r->shown_ms)
-		fprintf(stderr, "\r\033[K");
-	r->shown_ms = 0;
-}
 
 static void
 report(const struct run *r, const char *topic, uint32_t p,
@@ -125,7 +99,6 @@ compact_topic(struct run *r, struct mq_spool *sp, const char *name)
 	struct mq_archive *a = NULL;
 	uint32_t n;
 	bool work = false;
-	char what[300];
 
 	if (mq_topic_open(&t, sp, name, &e) < 0) {
 		cli_warn("%s", e.msg);
@@ -138,11 +111,9 @@ compact_topic(struct run *r, struct mq_spool *sp, const char *name)
 	if (!plans || !stats)
 		cli_die(CLI_ERROR, "out of memory");
 	for (uint32_t p = 0; p < n; p++) {
-		snprintf(what, sizeof what, "%s/%u", name, p);
-		r->what = what;
+		cli_progress_label("%s/%u", name, p);
 		if (mq_compact_prepare(&t, p, &r->o, &plans[p], &stats[p],
 				       &e) < 0) {
-			clear_progress(r);
 			cli_warn("%s", e.msg);
 			/* Another mq-compact at work is not an error. */
 			if (e.code != EBUSY)
@@ -151,13 +122,14 @@ compact_topic(struct run *r, struct mq_spool *sp, const char *name)
 		}
 		work |= mq_compact_has_work(plans[p]);
 	}
-	clear_progress(r);
+	cli_progress_clear();
 	if (work && r->archive && !r->o.dry_run) {
 		char aname[MQ_ARCHIVE_NAME_MAX];
 		mq_compact_archive_name(name, mq_now_ms(), aname,
 					sizeof aname);
 		if (mq_archive_create(&a, r->archive, aname, r->suffix, &e) < 0)
 			goto fail;
+		cli_progress_label("%s: archive", name);
 		for (uint32_t p = 0; p < n; p++)
 			if (plans[p] && mq_compact_archive(plans[p], a, &e) < 0)
 				goto fail;
@@ -166,6 +138,7 @@ compact_topic(struct run *r, struct mq_spool *sp, const char *name)
 			goto fail;
 		}
 		a = NULL;
+		cli_progress_clear();
 		mq_failpoint("compact.archived");
 	}
 	for (uint32_t p = 0; p < n; p++) {
@@ -206,8 +179,6 @@ main(int argc, char **argv)
 
 	cli_init(argv[0]);
 	r.o.memory = 32 << 20;
-	r.o.progress = progress;
-	r.o.cb_arg = &r;
 	r.suffix = ".tar.gz";
 	while ((c = getopt_long(argc, argv, ":d:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -244,7 +215,7 @@ main(int argc, char **argv)
 	} else {
 		r.o.now_ms = mq_now_ms();
 	}
-	r.tty = isatty(2);
+	cli_progress_start();
 	cli_open_spool(&sp, dir, false);
 	if (optind < argc) {
 		for (int i = optind; i < argc; i++)

@@ -155,6 +155,19 @@ send_one(struct run *r, struct mq_input *in, const unsigned char *m,
 	fail(r, "%s", e.msg);
 }
 
+/* The progress line of a bulk load (only on a terminal: see cli.h). */
+static void
+show_progress(const struct mq_input *in, const struct stat *st)
+{
+	uint64_t done = in->offset + (in->end - in->start);
+
+	cli_progress("'%s': %.1f of %.1f MB (%d%%), %llu messages", in->name,
+		     (double)done / 1e6, (double)st->st_size / 1e6,
+		     st->st_size > 0 ? (int)(done * 100 / (uint64_t)st->st_size)
+				     : 100,
+		     (unsigned long long)in->msgno);
+}
+
 /* Produces one input; returns false when stopped by a signal. */
 static bool
 produce(struct run *r, int fd, const char *name)
@@ -199,6 +212,8 @@ produce(struct run *r, int fd, const char *name)
 				   &cli_stop);
 		if (rc == 0) {
 			mq_producer_clock(&r->p);
+			if (bulk)
+				show_progress(&in, &st);
 		} else if (rc == 1) {
 			if (mq_producer_flush(&r->p, &e) < 0)
 				fail(r, "%s", e.msg);
@@ -395,6 +410,7 @@ main(int argc, char **argv)
 			  t.name, e.msg);
 	if (mq_producer_init(&r.p, &t, &po, &e) < 0)
 		cli_fail(&e);
+	cli_progress_start();   /* shown for regular files only */
 	if (optind + 1 == argc) {
 		produce(&r, 0, "stdin");
 	} else {

@@ -236,6 +236,7 @@ on_note(void *arg, const struct mq_vnote *n)
 	char file[700];
 
 	snprintf(file, sizeof file, "%s/%u/%s", c->topic, c->p, n->file);
+	cli_progress_clear();   /* stdout may be the same terminal */
 	if (n->kind == MQ_VK_ACTION) {
 		printf("%s: %s\n", file, n->msg);
 		return;
@@ -297,6 +298,9 @@ verify(struct mq_spool *sp, char **names, size_t n, struct opts *o)
 		for (uint32_t p = lo; p < hi; p++) {
 			c.topic = tv[i].name;
 			c.p = p;
+			cli_progress_label("verify '%s' partition %u of %lld",
+					   tv[i].name, p,
+					   (long long)tv[i].cfg.partitions);
 			if (mq_partition_verify(&tv[i], p, on_note, &c, &st,
 						&e) < 0)
 				cli_fail(&e);
@@ -323,6 +327,7 @@ verify(struct mq_spool *sp, char **names, size_t n, struct opts *o)
 		mq_topic_close(&tv[i]);
 	}
 	free(tv);
+	cli_progress_clear();
 	if (o->json) {
 		if (fclose(c.jp) != 0)
 			cli_die(CLI_ERROR, "out of memory");
@@ -366,11 +371,14 @@ repair(struct mq_spool *sp, const char *name, struct opts *o)
 		c.topic = t.name;
 		c.p = p;
 		c.nprob = 0;
+		cli_progress_label("repair '%s' partition %u of %lld",
+				   t.name, p, (long long)t.cfg.partitions);
 		if (mq_partition_repair(&t, p, on_note, &c, &rs, &e) < 0)
 			cli_fail(&e);
 		/* What is left is printed as verify prints it. */
 		if (mq_partition_verify(&t, p, on_note, &c, &st, &e) < 0)
 			cli_fail(&e);
+		cli_progress_clear();
 		if (st.problems) {
 			printf("%s/%u: %llu problems remain\n", t.name, p,
 			       (unsigned long long)st.problems);
@@ -474,10 +482,16 @@ run(const char *cmd, char **args, int nargs, struct opts *o)
 	} else if (strcmp(cmd, "export") == 0) {
 		if (mq_topic_open(&t, &sp, args[0], &e) < 0)
 			cli_fail(&e);
+		cli_progress_label("export '%s'", t.name);
 		if (mq_topic_export(&t, STDOUT_FILENO, o->output, &e) < 0)
 			cli_fail(&e);
+		cli_progress_clear();
 		mq_topic_close(&t);
 	} else if (import) {
+		if (strcmp(args[0], "-"))
+			cli_progress_label("import '%s'", args[0]);
+		else
+			cli_progress_label("import from standard input");
 		if (mq_topic_import(&sp, strcmp(args[0], "-") ? args[0] : NULL,
 				    o->as, name, &e) < 0)
 			cli_fail(&e);
@@ -630,6 +644,8 @@ main(int argc, char **argv)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 	}
+	if (checking || !strcmp(cmd, "export") || !strcmp(cmd, "import"))
+		cli_progress_start();
 	c = checking ? check_cmd(cmd, argv + optind, nargs, &o)
 	    : !strcmp(cmd, "init") ? init_cmd(&o)
 	    : run(cmd, argv + optind, nargs, &o);

@@ -74,6 +74,17 @@ int mq_wait(struct pollfd *fds, size_t n, int timeout_ms,
  */
 void mq_alarm(int64_t ms);
 bool mq_alarm_fired(void);
+/*
+ * Progress of work that reads or copies many bytes (verify, repair,
+ * export, import, archives): the library calls mq_progress with the bytes
+ * it just read or copied, a few times a megabyte, and mq_progress calls
+ * the function set with mq_progress_setup (NULL, the default: nothing).
+ * Front ends set it to draw a progress line; it must not call back into
+ * the library.
+ */
+typedef void (*mq_progress_fn)(uint64_t bytes);
+void mq_progress_setup(mq_progress_fn fn);
+void mq_progress(uint64_t bytes);
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t mq_now_ms(void);
 /* Monotonic clock in milliseconds, for timeouts. */

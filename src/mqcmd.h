@@ -308,8 +308,6 @@ struct mq_compact_opts {
 	int64_t now_ms;          /* "now" for retention.ms, lags and tombstones */
 	size_t memory;           /* bytes for the key map (24 a key) */
 	bool dry_run;            /* plan and count, change nothing */
-	void (*progress)(void *arg, uint64_t bytes);  /* bytes read so far */
-	void *cb_arg;
 };
 
 struct mq_compact_stats {

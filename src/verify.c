@@ -108,6 +108,7 @@ win_get(struct win *w, uint64_t pos, size_t n, size_t *got)
 	r = mq_pread_full(w->fd, w->buf, want, (off_t)pos);
 	if (r < 0)
 		return NULL;
+	mq_progress((uint64_t)r);
 	w->start = pos;
 	w->len = (size_t)r;
 	*got = (size_t)r < n ? (size_t)r : n;

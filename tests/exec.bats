@@ -327,7 +327,7 @@ gaps() {
 	mq-topic create t -p 1
 	seq 1 5 | mq-produce t
 	D="$BATS_TEST_TMPDIR"
-	timeout -k 1 5 mq-consume -g g --retries 5 --retry-backoff 10s --exec "
+	timeout -k 1 60 mq-consume -g g --retries 5 --retry-backoff 10s --exec "
 		v=\$(cat); [ \"\$v\" != 3 ] && exit 0
 		echo x >>\"$D/failed\"; exit 1" t >"$D/out" 2>"$D/err" &
 	BG_PID=$!

@@ -7,12 +7,44 @@
 load helper
 bats_require_minimum_version 1.5.0
 
+# The other users need to reach the commands and the spools, and neither
+# the build tree (a clone in /root is mode 0700) nor $BATS_TEST_TMPDIR
+# (inside bats' private run directory) may be reachable to them.  So the
+# commands are copied, and each test's spool made, in a directory of the
+# first of these places that user 65534 can enter.
+setup_file() {
+	local base dir
+	[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null || return 0
+	for base in "${TMPDIR:-/tmp}" /tmp /var/tmp /dev/shm; do
+		dir=$(mktemp -d "$base/mq-shared.XXXXXX" 2>/dev/null) || continue
+		chmod 755 "$dir"
+		mkdir -m 755 "$dir/bin"
+		cp "$MQ_BIN"/mq-topic "$MQ_BIN"/mq-produce "$MQ_BIN"/mq-consume \
+			"$MQ_BIN"/mq-group "$dir/bin/"
+		chmod 755 "$dir"/bin/*
+		# (through sh, as "as" runs them: setpriv itself may exec a
+		# file the user could not reach)
+		if setpriv --reuid=65534 --regid=65534 --clear-groups sh -c \
+			'exec "$1" --version' sh "$dir/bin/mq-topic" \
+			>/dev/null 2>&1; then
+			export SHARED_DIR="$dir"
+			return 0
+		fi
+		rm -rf "$dir"
+	done
+}
+
+teardown_file() {
+	[ -z "${SHARED_DIR:-}" ] || rm -rf "$SHARED_DIR"
+}
+
 per_test_setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root to switch users"
 	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
 	getent group users >/dev/null || skip "needs the group 'users'"
-	# Where unprivileged users can reach: BATS_TEST_TMPDIR may not be.
-	D=$(mktemp -d /tmp/mq-shared.XXXXXX)
+	[ -n "${SHARED_DIR:-}" ] ||
+		skip "no directory that user 65534 can enter in \$TMPDIR, /tmp, /var/tmp or /dev/shm"
+	D=$(mktemp -d "$SHARED_DIR/test.XXXXXX")
 	chmod 755 "$D"
 	S=$D/spool
 	echo outside >"$D/outside"
@@ -31,7 +63,7 @@ as() {
 	local g=(--groups="$groups")
 	[ "$groups" != - ] || g=(--clear-groups)
 	setpriv --reuid="$uid" --regid="$uid" "${g[@]}" \
-		env PATH="$PATH" sh -c 'umask 077; exec "$@"' sh "$@"
+		env PATH="$SHARED_DIR/bin:$PATH" sh -c 'umask 077; exec "$@"' sh "$@"
 }
 
 # Every entry under the spool: its mode and group, one per line.

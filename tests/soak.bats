@@ -22,10 +22,13 @@ soak() {
 	assert_line --regexp "^  final lag: +LAG OK - group 'soak': lag 0 over 8 partitions"
 	refute_line --partial "problems"
 	assert_line --index $((${#lines[@]} - 1)) PASS
-	# kills went on through the 3 s (one per 200 ms when not loaded)
+	# kills went on through the 3 s: one per 200 ms when not loaded,
+	# fewer on a loaded machine, but more than one
 	[[ $output =~ members\ started:\ +([0-9]+)\ \(([0-9]+)\ killed ]]
-	[ "${BASH_REMATCH[2]}" -ge 5 ]
+	[ "${BASH_REMATCH[2]}" -ge 2 ]
 	[ "${BASH_REMATCH[1]}" -eq $((BASH_REMATCH[2] + 4)) ]
+	[[ $output =~ kills:\ +[0-9]+\ over\ ([0-9]+)\. ]]
+	[ "${BASH_REMATCH[1]}" -ge 3 ]
 }
 
 @test "more members than partitions, killed every 100 ms, still lose nothing" {
